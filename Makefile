@@ -1,0 +1,57 @@
+# Deletion Lab -- the two commands of the README are `make dashboard` and `make test`.
+# Each sets itself up first: a virtual environment in .venv with the CPU build of PyTorch
+# (pip takes torch==2.13.0 from this machine's disk; an unpinned torch would pull a multi-GB CUDA
+# build), the package in editable mode, and the notebook kernel. Nothing is fetched from a model hub.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.deletionlab-setup
+PORT ?= 8866
+LAB_PORT ?= 8888
+export JUPYTER_PATH := $(CURDIR)/share/jupyter
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+
+.PHONY: setup dashboard test test-fast lab browser-deps benchmarks clean-venv
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (Deletion Lab)" > /dev/null
+	touch $@
+
+setup: $(STAMP)
+
+## serve every dashboard with Voila on http://127.0.0.1:$(PORT) (the home page is the landing page)
+dashboard: setup
+	$(VENV)/bin/voila notebooks/ --port=$(PORT) --Voila.ip=127.0.0.1 --no-browser
+
+## JupyterLab on the notebooks (Voila's "render" pages work inside it too)
+lab: setup
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) --no-browser
+
+## Debian's Chromium for the browser tests (Playwright cannot download its own browser here)
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] && [ -z "$$DELETIONLAB_CHROMIUM" ]; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium > /dev/null; \
+	fi
+
+## the whole test suite: science, widgets, notebooks and browser tests
+test: setup browser-deps
+	$(PY) -m pytest
+
+## everything but the browser tests (quicker while developing)
+test-fast: setup
+	$(PY) -m pytest -m "not browser"
+
+benchmarks: setup
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,229 @@
+"""Background jobs: progress, cooperative cancellation, "latest request wins", readable errors.
+
+Every long computation in Deletion Lab has the shape::
+
+    def compute(..., progress: Progress = no_progress, cancel: CancelToken | None = None):
+        for i in range(n):
+            check_cancel(cancel)          # at least every 100 ms
+            ...
+            progress(i + 1, n, "what is happening")
+
+A :class:`JobRunner` runs such a function in a background thread. It keeps one job at a time:
+submitting a new job cancels the one still running ("latest request wins") and the superseded
+job's result is never reported. A failing job is reported with a short sentence for the user
+(:func:`user_message`) and the full traceback for the logs.
+
+Nothing here knows about widgets: ``deletionlab.widgets.JobBar`` wires a runner to a progress bar.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+log = logging.getLogger("deletionlab.jobs")
+
+
+class Progress(Protocol):
+    def __call__(self, done: float, total: float, note: str = "") -> None: ...
+
+
+def no_progress(done: float, total: float, note: str = "") -> None:
+    """A progress callback that does nothing."""
+
+
+class Cancelled(Exception):
+    """Raised inside a job when its cancellation token is set."""
+
+
+class UserError(ValueError):
+    """Bad input or an impossible request; its message is shown to the user as it is."""
+
+
+class CancelToken:
+    """A flag a job checks: :meth:`cancel` sets it, :meth:`check` raises :class:`Cancelled`."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise Cancelled()
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, but wake up (and raise :class:`Cancelled`) as soon as the token is set."""
+        if self._event.wait(seconds):
+            raise Cancelled()
+
+
+def check_cancel(token: CancelToken | None) -> None:
+    """Raise :class:`Cancelled` if ``token`` is set (``None`` means "not cancellable")."""
+    if token is not None:
+        token.check()
+
+
+def user_message(exc: BaseException) -> str:
+    """A short sentence for the user about an exception (the traceback goes to the log)."""
+    from deletionlab.core.assets import MissingAsset
+
+    if isinstance(exc, Cancelled):
+        return "Cancelled."
+    if isinstance(exc, (UserError, MissingAsset)):
+        msg = str(exc)
+    elif isinstance(exc, MemoryError):
+        msg = "Out of memory: try a smaller setting."
+    elif isinstance(exc, FileNotFoundError):
+        msg = f"File not found: {getattr(exc, 'filename', None) or exc}."
+    else:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        msg = f"Something went wrong ({type(exc).__name__}{': ' + first if first else ''})."
+    msg = " ".join(msg.split())
+    return msg if len(msg) <= 300 else msg[:297] + "..."
+
+
+PENDING, RUNNING, DONE, CANCELLED, ERROR = "pending", "running", "done", "cancelled", "error"
+
+
+@dataclass
+class Job:
+    """One run of a function: its status, latest progress, result or error."""
+
+    fn: Callable[..., Any]
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    name: str = ""
+    status: str = PENDING
+    done: float = 0.0
+    total: float = 0.0
+    note: str = ""
+    result: Any = None
+    error: str | None = None
+    traceback: str | None = None
+    started: float | None = None
+    finished: float | None = None
+    token: CancelToken = field(default_factory=CancelToken)
+    _finished_event: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    @property
+    def fraction(self) -> float:
+        return float(self.done) / float(self.total) if self.total else 0.0
+
+    @property
+    def finished_ok(self) -> bool:
+        return self.status == DONE
+
+    @property
+    def active(self) -> bool:
+        return self.status in (PENDING, RUNNING)
+
+    def cancel(self) -> None:
+        self.token.cancel()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job has finished; ``False`` on timeout."""
+        return self._finished_event.wait(timeout)
+
+
+class JobRunner:
+    """Runs one job at a time in a background thread; the latest request wins.
+
+    ``on_progress(job)`` and ``on_done(job)`` are called from the worker thread (``on_done`` for
+    every job that finishes -- done, error or cancelled -- except superseded ones, whose result
+    is dropped). ``sync=True`` runs jobs in the calling thread (for tests and scripts).
+    """
+
+    def __init__(
+        self,
+        on_progress: Callable[[Job], None] | None = None,
+        on_done: Callable[[Job], None] | None = None,
+        sync: bool = False,
+    ) -> None:
+        self.on_progress = on_progress
+        self.on_done = on_done
+        self.sync = sync
+        self._lock = threading.Lock()
+        self.current: Job | None = None
+        self.history: list[Job] = []
+
+    def submit(self, fn: Callable[..., Any], *args: Any, name: str = "", **kwargs: Any) -> Job:
+        """Run ``fn(*args, progress=..., cancel=..., **kwargs)``; cancels the job still running."""
+        job = Job(fn=fn, args=args, kwargs=kwargs, name=name or getattr(fn, "__name__", "job"))
+        with self._lock:
+            previous = self.current
+            self.current = job
+            self.history = (self.history + [job])[-20:]
+        if previous is not None and previous.active:
+            previous.cancel()
+        if self.sync:
+            self._run(job)
+        else:
+            threading.Thread(target=self._run, args=(job,), name=f"dl-job-{job.name}", daemon=True).start()
+        return job
+
+    def cancel(self) -> None:
+        """Cancel the current job (it stops at its next cancellation check)."""
+        job = self.current
+        if job is not None and job.active:
+            job.cancel()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        job = self.current
+        return True if job is None else job.wait(timeout)
+
+    @property
+    def busy(self) -> bool:
+        job = self.current
+        return job is not None and job.active
+
+    def _superseded(self, job: Job) -> bool:
+        return self.current is not job
+
+    def _run(self, job: Job) -> None:
+        job.status = RUNNING
+        job.started = time.time()
+        last = [0.0]
+
+        def progress(done: float, total: float, note: str = "") -> None:
+            job.token.check()
+            job.done, job.total, job.note = done, total, note
+            now = time.monotonic()
+            # at most ~20 updates per second reach the callback, and always the last one
+            if self.on_progress and not self._superseded(job) and (now - last[0] > 0.05 or done >= total):
+                last[0] = now
+                self._safe(self.on_progress, job)
+
+        try:
+            job.result = job.fn(*job.args, progress=progress, cancel=job.token, **job.kwargs)
+            job.status = CANCELLED if job.token.cancelled else DONE
+        except Cancelled:
+            job.status = CANCELLED
+        except BaseException as exc:  # noqa: BLE001 - a job must never kill the UI thread
+            job.status = ERROR
+            job.error = user_message(exc)
+            job.traceback = traceback.format_exc()
+            log.error("job %s failed:\n%s", job.name, job.traceback)
+        job.finished = time.time()
+        try:
+            if self.on_done and not self._superseded(job):
+                self._safe(self.on_done, job)
+        finally:
+            # set last, so that whoever waits for the job also sees what on_done did
+            job._finished_event.set()
+
+    @staticmethod
+    def _safe(cb: Callable[[Job], None], job: Job) -> None:
+        try:
+            cb(job)
+        except Exception:  # noqa: BLE001
+            log.exception("job callback failed")

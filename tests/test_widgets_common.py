@@ -5,7 +5,7 @@ import time
 import numpy as np
 
 from deletionlab.core import UserError, check_cancel
-from deletionlab.widgets import HeatmapGrid, Home, ImageStrip, JobBar, StudyRoot
+from deletionlab.widgets import HeatmapGrid, Home, ImageStrip, JobBar, LinePlot, StudyRoot
 
 
 def loop(n, delay, progress=None, cancel=None):
@@ -101,17 +101,31 @@ def test_home_lists_seven_studies_and_filters():
             assert "href" not in card.value and "not built yet" in card.value.lower()
 
 
-def test_image_strip_and_heatmap_grid_hold_the_data():
-    strip = ImageStrip(scale=2)
-    imgs = [np.full((8, 8, 3), v, np.uint8) for v in (0, 100, 200)]
-    strip.set_images(imgs, ["t=0", "t=1", "t=2"])
-    z = np.asarray(strip.figure.data[0].z)
-    assert z.shape[0] == 16 and z[0, 0, 0] == 0 and z[0, -1, 0] == 200
-    assert [a.text for a in strip.figure.layout.annotations] == ["t=0", "t=1", "t=2"]
+def test_image_strip_heatmap_grid_and_line_plot_draw():
+    from base64 import b64decode
+    from io import BytesIO
 
-    grid = HeatmapGrid()
+    from PIL import Image
+
+    strip = ImageStrip(title="steps", size=16)
+    imgs = [np.full((8, 8, 3), v, np.uint8) for v in (0, 100, 200)]
+    strip.set_images(imgs, ["t=0", "t=1", "t=<2>"])
+    assert strip.value.count("<img") == 3 and "t=&lt;2&gt;" in strip.value and "steps" in strip.value
+    first = strip.value.split('src="')[1].split('"')[0]
+    png = Image.open(BytesIO(b64decode(first.split(",", 1)[1])))
+    assert png.size == (16, 16) and np.asarray(png)[0, 0, 0] == 0  # upscaled 2x, nearest neighbour
+
+    grid = HeatmapGrid(size=8)
     maps = [[np.full((4, 4), r * 10 + c, float) for c in range(3)] for r in range(2)]
     grid.set_maps(maps, ["pos", "neg"], ["1", "2", "3"], zmin=0, zmax=20)
-    z = np.asarray(grid.figure.data[0].z, dtype=float)
-    assert z[0, 0] == 0 and np.nanmax(z) == 12 and np.isnan(z).any()
-    assert grid.figure.data[0].zmax == 20
+    assert grid.value.count("<img") == 6 + 1  # six tiles and the colour bar
+    assert (grid.vmin, grid.vmax) == (0.0, 20.0) and ">pos<" in grid.value and ">neg<" in grid.value
+    grid.set_maps([[np.array([[np.nan, 1.0], [2.0, 3.0]])]])
+    assert (grid.vmin, grid.vmax) == (1.0, 3.0)
+
+    plot = LinePlot("title", "x", "y")
+    plot.draw([dict(x=[0, 1, 2], y=[0.1, 0.5, 0.9], label="curve")], hlines=[(0.5, "threshold")],
+              right=[dict(x=[0, 1, 2], y=[3, 2, 1], label="other")])
+    assert plot.value[:4] == b"\x89PNG" and plot.series[0]["label"] == "curve"
+    plot.draw([], bars={"categories": ["a", "b"], "groups": {"g": ([1.0, None], [0.1, None])}})
+    assert len(plot.value) > 1000

@@ -4,9 +4,11 @@
   :class:`deletionlab.core.JobRunner` (one job at a time, the latest request wins).
 * :class:`StudyRoot` -- base of each study's root widget; adds the CSS classes ``dl-root`` and
   ``dl-<study>`` (browser tests find dashboards by them) and a notice line.
-* :class:`ImageStrip` and :class:`HeatmapGrid` -- plotly ``FigureWidget`` views (one trace each,
-  so updates are cheap); plotly was chosen over ipympl after both were tried under Voila in the
-  browser test (``tests/test_browser.py::test_plot_backends_render``; see ``docs/decisions.md``).
+* :class:`ImageStrip`, :class:`HeatmapGrid` and :class:`LinePlot` -- static views: HTML with PNG
+  tiles, and matplotlib charts rendered to PNG. Plotly ``FigureWidget`` and ipympl were both tried
+  under Voila (``tests/test_browser.py::test_plot_backends_render``) and both render; on a full
+  dashboard plotly's FigureWidget (a 5 MB ES module per figure, a 2 s initialisation timeout in
+  anywidget) failed under load, so dashboards use these light views (``docs/decisions.md``).
 """
 
 from __future__ import annotations
@@ -188,83 +190,69 @@ def upscale(img: np.ndarray, factor: int) -> np.ndarray:
     return np.repeat(np.repeat(img, factor, axis=0), factor, axis=1)
 
 
-class ImageStrip(W.VBox):
+def png_data_uri(img: np.ndarray) -> str:
+    """A uint8 (H, W[, 3]) array as a ``data:image/png;base64,...`` URI."""
+    from base64 import b64encode
+    from io import BytesIO
+
+    from PIL import Image
+
+    buf = BytesIO()
+    Image.fromarray(np.ascontiguousarray(img)).save(buf, format="PNG")
+    return "data:image/png;base64," + b64encode(buf.getvalue()).decode()
+
+
+def colorize(values: np.ndarray, vmin: float, vmax: float, cmap: str = "viridis") -> np.ndarray:
+    """Map a 2-D array to uint8 RGB with a matplotlib colour map (NaN -> white)."""
+    from matplotlib import colormaps
+
+    v = np.asarray(values, dtype=float)
+    t = np.clip((v - vmin) / ((vmax - vmin) or 1.0), 0, 1)
+    rgb = (colormaps[cmap](np.nan_to_num(t))[..., :3] * 255).round().astype(np.uint8)
+    rgb[~np.isfinite(v)] = 255
+    return rgb
+
+
+class ImageStrip(W.HTML):
     """A row of images with a label under each (e.g. the previews of the denoising steps).
 
-    Drawn as one plotly ``Image`` trace of the tiled strip, so a new strip costs one message.
-    ``selected`` (an int trait) is set when the user clicks an image.
+    Plain HTML with PNG images: nothing to load in the browser, crisp pixels, any number of them.
     """
 
-    selected = T.Int(-1)
-
-    def __init__(self, height: int = 130, scale: int = 3, title: str = "", **kwargs: Any) -> None:
-        import plotly.graph_objects as go
-
-        self.scale = scale
-        self.gap = 2
-        self._tile_w = 0
-        self._n = 0
-        self.figure = go.FigureWidget(
-            data=[go.Image(z=np.full((4, 4, 3), 255, np.uint8))],
-            layout=go.Layout(
-                height=height,
-                margin=dict(l=4, r=4, t=24 if title else 4, b=22),
-                title=dict(text=title, font=dict(size=13)) if title else None,
-                xaxis=dict(visible=False),
-                yaxis=dict(visible=False, scaleanchor="x"),
-                plot_bgcolor="white",
-            ),
-        )
-        self.figure.data[0].on_click(self._clicked)
-        super().__init__([self.figure], **kwargs)
+    def __init__(self, title: str = "", size: int = 84, **kwargs: Any) -> None:
+        super().__init__("", **kwargs)
+        self.title = title
+        self.size = size
+        self.images: list[np.ndarray] = []
+        self.labels: list[str] = []
         self.add_class("dl-imagestrip")
 
     def set_images(self, images: Sequence[np.ndarray], labels: Sequence[str] = ()) -> None:
-        """Show ``images`` (uint8 RGB, same size) with ``labels`` under them."""
-        if not len(images):
-            return
-        tiles = [upscale(np.asarray(im, dtype=np.uint8), self.scale) for im in images]
-        h, w = tiles[0].shape[:2]
-        gap = np.full((h, self.gap * self.scale, 3), 255, np.uint8)
-        row = [t for im in tiles for t in (im, gap)][:-1]
-        strip = np.concatenate(row, axis=1)
-        self._tile_w = w + gap.shape[1]
-        self._n = len(tiles)
-        ann = [
-            dict(x=i * self._tile_w + w / 2, y=h, yanchor="top", yshift=-2, text=escape(lab), showarrow=False, font=dict(size=11))
-            for i, lab in enumerate(labels)
-        ]
-        with self.figure.batch_update():
-            self.figure.data[0].z = strip
-            self.figure.layout.annotations = ann
-
-    def _clicked(self, trace, points, state) -> None:
-        if points.xs and self._tile_w:
-            self.selected = int(min(self._n - 1, max(0, points.xs[0] // self._tile_w)))
-
-
-class HeatmapGrid(W.VBox):
-    """A grid of heat maps sharing one colour scale (rows x columns, e.g. tokens x steps).
-
-    One plotly ``Heatmap`` trace of the tiled grid (NaN gaps), with row and column labels.
-    """
-
-    def __init__(self, height: int = 300, colorscale: str = "Viridis", title: str = "", **kwargs: Any) -> None:
-        import plotly.graph_objects as go
-
-        self.colorscale = colorscale
-        self.figure = go.FigureWidget(
-            data=[go.Heatmap(z=[[0.0]], colorscale=colorscale, showscale=True, hoverongaps=False)],
-            layout=go.Layout(
-                height=height,
-                margin=dict(l=90, r=10, t=30 if title else 8, b=24),
-                title=dict(text=title, font=dict(size=13)) if title else None,
-                xaxis=dict(visible=False),
-                yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"),
-                plot_bgcolor="white",
-            ),
+        """Show ``images`` (uint8 RGB) with ``labels`` under them."""
+        self.images = [np.asarray(im, dtype=np.uint8) for im in images]
+        self.labels = [str(x) for x in labels] + [""] * (len(self.images) - len(labels))
+        figs = "".join(
+            f'<figure style="margin:0 4px 0 0;text-align:center;display:inline-block">'
+            f'<img src="{png_data_uri(upscale(im, max(1, self.size // im.shape[0])))}" '
+            f'style="width:{self.size}px;image-rendering:pixelated;display:block">'
+            f'<figcaption style="font-size:11px">{escape(lab)}</figcaption></figure>'
+            for im, lab in zip(self.images, self.labels)
         )
-        super().__init__([self.figure], **kwargs)
+        title = f"<div style='font-size:13px;margin:4px 0'>{escape(self.title)}</div>" if self.title else ""
+        self.value = f"{title}<div style='display:flex;flex-wrap:wrap'>{figs}</div>"
+
+
+class HeatmapGrid(W.HTML):
+    """A grid of heat maps sharing one colour scale (rows x columns, e.g. tokens x steps),
+    with row and column labels and a colour bar. Plain HTML with PNG tiles."""
+
+    def __init__(self, title: str = "", size: int = 64, cmap: str = "viridis", **kwargs: Any) -> None:
+        super().__init__("", **kwargs)
+        self.title = title
+        self.size = size
+        self.cmap = cmap
+        self.maps: list[list[np.ndarray]] = []
+        self.vmin = self.vmax = 0.0
         self.add_class("dl-heatmapgrid")
 
     def set_maps(
@@ -274,29 +262,88 @@ class HeatmapGrid(W.VBox):
         col_labels: Sequence[str] = (),
         zmin: float | None = None,
         zmax: float | None = None,
-        colorscale: str | None = None,
-        zmid: float | None = None,
+        cmap: str | None = None,
     ) -> None:
-        """``maps[r][c]`` is a 2-D array; all maps in the grid must have the same shape."""
-        if not len(maps) or not len(maps[0]):
-            return
-        h, w = np.asarray(maps[0][0]).shape
-        gap = max(1, w // 8)
-        R, C = len(maps), len(maps[0])
-        grid = np.full((R * (h + gap) - gap, C * (w + gap) - gap), np.nan)
-        for r, row in enumerate(maps):
-            for c, m in enumerate(row):
-                grid[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = m
-        ann = [
-            dict(x=-gap, y=r * (h + gap) + h / 2, xanchor="right", text=escape(lab), showarrow=False, font=dict(size=11))
-            for r, lab in enumerate(row_labels)
-        ] + [
-            dict(x=c * (w + gap) + w / 2, y=R * (h + gap), yanchor="top", text=escape(lab), showarrow=False, font=dict(size=10))
-            for c, lab in enumerate(col_labels)
-        ]
-        with self.figure.batch_update():
-            tr = self.figure.data[0]
-            tr.z = grid
-            tr.zmin, tr.zmax, tr.zmid = zmin, zmax, zmid
-            tr.colorscale = colorscale or self.colorscale
-            self.figure.layout.annotations = ann
+        """``maps[r][c]`` is a 2-D array; the colour scale is [zmin, zmax] (default: data range)."""
+        self.maps = [[np.asarray(m, dtype=float) for m in row] for row in maps]
+        finite = [m[np.isfinite(m)] for row in self.maps for m in row]
+        data = np.concatenate([f.ravel() for f in finite]) if finite else np.zeros(1)
+        data = data if data.size else np.zeros(1)
+        self.vmin = float(data.min()) if zmin is None else float(zmin)
+        self.vmax = float(data.max()) if zmax is None else float(zmax)
+        cm = cmap or self.cmap
+        head = "<tr><td></td>" + "".join(f"<td style='text-align:center;font-size:11px'>{escape(c)}</td>" for c in col_labels) + "</tr>"
+        body = ""
+        for r, row in enumerate(self.maps):
+            lab = escape(row_labels[r]) if r < len(row_labels) else ""
+            cells = "".join(
+                f"<td><img src=\"{png_data_uri(upscale(colorize(m, self.vmin, self.vmax, cm), max(1, self.size // m.shape[0])))}\" "
+                f"style='width:{self.size}px;image-rendering:pixelated;display:block' title='min {np.nanmin(m):.3g}, max {np.nanmax(m):.3g}'></td>"
+                for m in row
+            )
+            body += f"<tr><td style='font-size:12px;padding-right:6px;text-align:right'>{lab}</td>{cells}</tr>"
+        bar = colorize(np.linspace(self.vmin, self.vmax, 128)[None, :].repeat(8, 0), self.vmin, self.vmax, cm)
+        legend = (f"<div style='font-size:11px;display:flex;align-items:center;gap:4px;margin-top:4px'>{self.vmin:.3g}"
+                  f"<img src=\"{png_data_uri(bar)}\" style='width:160px;height:10px'>{self.vmax:.3g}</div>")
+        title = f"<div style='font-size:13px;margin:4px 0'>{escape(self.title)}</div>" if self.title else ""
+        self.value = f"{title}<table style='border-collapse:collapse'>{head}{body}</table>{legend}"
+
+
+class LinePlot(W.Image):
+    """A small matplotlib chart rendered to PNG (lines, markers, bars, reference lines)."""
+
+    def __init__(self, title: str = "", xlabel: str = "", ylabel: str = "", width: float = 5.2, height: float = 3.0, **kwargs: Any) -> None:
+        super().__init__(format="png", **kwargs)
+        self.title, self.xlabel, self.ylabel = title, xlabel, ylabel
+        self.figsize = (width, height)
+        self.series: list[dict] = []
+        self.add_class("dl-lineplot")
+
+    def draw(self, series: Sequence[dict], hlines: Sequence[tuple[float, str]] = (), right: Sequence[dict] = (),
+             bars: dict | None = None, ylim: tuple[float, float] | None = None, right_label: str = "") -> None:
+        """``series``: dicts with x, y, label and optional style (``"o-"``, ``"--"``); ``right``:
+        series on a second y axis; ``bars``: {categories, groups: {name: (values, errors)}}."""
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        from io import BytesIO
+
+        from matplotlib.figure import Figure
+
+        self.series = [dict(s) for s in series]
+        fig = Figure(figsize=self.figsize, dpi=100)
+        ax = fig.add_subplot(111)
+        if bars:
+            cats = list(bars["categories"])
+            groups = bars["groups"]
+            width = 0.8 / max(1, len(groups))
+            for i, (name, (vals, errs)) in enumerate(groups.items()):
+                xs = np.arange(len(cats)) + (i - (len(groups) - 1) / 2) * width
+                ax.bar(xs, [np.nan if v is None else v for v in vals], width, yerr=[0 if e is None else e for e in errs], label=name, capsize=3)
+            ax.set_xticks(range(len(cats)), cats)
+        for s in series:
+            ax.plot(s["x"], s["y"], s.get("style", "o-"), label=s.get("label"), markersize=s.get("markersize", 4), color=s.get("color"))
+        for y, lab in hlines:
+            ax.axhline(y, color="grey", linestyle=":", linewidth=1)
+            if lab:
+                ax.annotate(lab, (1.0, y), xycoords=("axes fraction", "data"), fontsize=8, color="grey", ha="right", va="bottom")
+        if right:
+            ax2 = ax.twinx()
+            for s in right:
+                ax2.plot(s["x"], s["y"], s.get("style", "s--"), label=s.get("label"), color=s.get("color", "tab:red"), markersize=4)
+            ax2.set_ylabel(right_label, fontsize=9)
+            h1, l1 = ax.get_legend_handles_labels()
+            h2, l2 = ax2.get_legend_handles_labels()
+            ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="best")
+        elif any(s.get("label") for s in series) or bars:
+            ax.legend(fontsize=8, loc="best")
+        if ylim:
+            ax.set_ylim(*ylim)
+        ax.set_title(self.title, fontsize=10)
+        ax.set_xlabel(self.xlabel, fontsize=9)
+        ax.set_ylabel(self.ylabel, fontsize=9)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        buf = BytesIO()
+        fig.savefig(buf, format="png")
+        self.value = buf.getvalue()

@@ -1,10 +1,21 @@
 """The user interface of Deletion Lab (installed as ``deletionlab.widgets``).
 
 One root widget per study plus the shared parts in :mod:`deletionlab.widgets.common`.
-Heavy studies are imported lazily, so ``import deletionlab.widgets`` stays fast.
+Study widgets are imported lazily (they pull in torch, diffusers ...), so
+``import deletionlab.widgets`` stays fast.
 """
 
-from .common import HeatmapGrid, ImageStrip, JobBar, StudyRoot
+from importlib import import_module
+
+from .common import HeatmapGrid, ImageStrip, JobBar, LinePlot, StudyRoot
 from .home import Home
 
-__all__ = ["HeatmapGrid", "Home", "ImageStrip", "JobBar", "StudyRoot"]
+_LAZY = {"NegativePromptExplorer": ".negprompt", "StudyResultsView": ".negprompt", "LiveStudy": ".negprompt"}
+
+__all__ = ["HeatmapGrid", "Home", "ImageStrip", "JobBar", "LinePlot", "StudyRoot", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,96 @@
+"""Our measurements next to the paper's: rows of (claim, paper, ours, verdict), computed from a
+:meth:`deletionlab.negprompt.experiments.StudyResults.summary` dict (never typed in by hand).
+
+The paper's values (Ban et al. 2024, SD 1.x, 30 steps) as our study note reports them from
+secondary descriptions: critical step ≈ 5/30 for nouns, ≈ 10/30 for adjectives; a negative prompt
+acts later than the same word in the positive prompt; an early-only negative prompt can create
+the object (reverse activation); starting the negative prompt at the critical step removes the
+object with less change to the rest of the image.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from deletionlab.core.report import Row
+from deletionlab.core.report import load_results as _load
+
+PAPER = {"noun": 5.0, "adjective": 10.0, "steps": 30}
+
+
+
+def _ms(d: dict, none: str = "never settled") -> str:
+    if not d or not d.get("n"):
+        return none
+    extra = f", {none} in {d['never']}" if d.get("never") else ""
+    return f"{d['mean']:.1f} ± {d['std']:.1f} (n={d['n']}{extra})"
+
+
+def _close(a: float, b: float, tol: float = 2.0) -> str:
+    if a is None or math.isnan(a):
+        return "not measurable"
+    if abs(a - b) <= tol:
+        return "agrees (within 2 steps)"
+    return "earlier than reported" if a < b else "later than reported"
+
+
+def compare(summary: dict) -> list[Row]:
+    """The comparison table of the notebook."""
+    steps = summary.get("steps", 30)
+    scale = steps / PAPER["steps"]
+    rows = []
+    for kind in ("noun", "adjective"):
+        neg = summary.get(f"attention_neg_{kind}", {})
+        paper = PAPER[kind] * scale
+        rows.append(Row(
+            f"critical step of {kind}s in the negative prompt (attention settles on the object, of {steps})",
+            f"≈ {paper:g}", _ms(neg), _close(neg.get("mean", float("nan")), paper)))
+    for kind in ("noun", "adjective"):
+        pos, neg = summary.get(f"attention_pos_{kind}", {}), summary.get(f"attention_neg_{kind}", {})
+        if pos.get("n") and neg.get("n"):
+            d = neg["mean"] - pos["mean"]
+            verdict = "agrees: later in the negative" if d > 0.5 else ("no delay measured" if abs(d) <= 0.5 else "disagrees: earlier in the negative")
+            ours = f"positive {pos['mean']:.1f}, negative {neg['mean']:.1f} (Δ = {d:+.1f})"
+        else:
+            verdict, ours = "not measurable", f"positive {_ms(pos)}, negative {_ms(neg)}"
+        rows.append(Row(f"delayed effect: the {kind} settles later in the negative than in the positive prompt", "yes", ours, verdict))
+    n, a = summary.get("attention_neg_noun", {}), summary.get("attention_neg_adjective", {})
+    if n.get("n") and a.get("n"):
+        d = a["mean"] - n["mean"]
+        rows.append(Row("adjectives settle later than nouns (negative prompt)", f"yes ({PAPER['adjective'] * scale:g} vs {PAPER['noun'] * scale:g})",
+                        f"{a['mean']:.1f} vs {n['mean']:.1f} (Δ = {d:+.1f})",
+                        "agrees" if d > 0.5 else ("no difference measured" if abs(d) <= 0.5 else "disagrees: nouns later")))
+    what = {"noun": "its noun ('a square')", "adjective": "its adjective ('a blue shape')", "object": "the whole object ('a blue square')",
+            "named": "an object the prompt itself asks for"}
+    for kind in ("noun", "adjective", "object", "named"):
+        o, c = summary.get(f"outcome_{kind}"), summary.get(f"curve_{kind}")
+        if o is not None and c:
+            rows.append(Row(f"latest start that still removes B, negative naming {what[kind]} (of {steps})",
+                            (f"≈ {PAPER[kind] * scale:g} (critical step)" if kind in PAPER else "—"),
+                            f"{_ms(o, 'not removed even from step 0')}; removed with start 0: {c['removed'][0]:.0%}", "measured with the detector"))
+    rev = summary.get("reverse")
+    if rev:
+        best = max(range(len(rev["ends"])), key=lambda i: rev["appeared"][i])
+        rows.append(Row("reverse activation: a negative prompt only in early steps makes its object appear", "happens (examples)",
+                        f"{rev['appeared'][best]:.0%} with the negative in [0, {rev['ends'][best]}) vs {rev['baseline']:.0%} without it (n={rev['n']})",
+                        "agrees" if rev["appeared"][best] > rev["baseline"] + 0.05 else "not reproduced"))
+    named = summary.get("curve_named")
+    if named:
+        rows.append(Row("a negative prompt deletes an object that the prompt itself asks for", "— (the paper's prompts do not ask for it)",
+                        f"removed in {named['removed'][0]:.0%} of scenes with the negative from step 0",
+                        "expected: ε̂ keeps the object with weight 1"))
+    ad, cur = summary.get("adaptive"), summary.get("curve_object")
+    if ad and cur:
+        i0 = cur["starts"].index(0) if 0 in cur["starts"] else 0
+        rows.append(Row("removal at the adaptive (critical) start keeps the background better than from step 0",
+                        "yes",
+                        f"adaptive (step {ad['start']['mean']:.1f}): removed {ad['removed']:.0%}, background Δ {ad['background']:.3f}; "
+                        f"from step 0: removed {cur['removed'][i0]:.0%}, background Δ {cur['background'][i0]:.3f}",
+                        "agrees" if ad["background"] < cur["background"][i0] else "disagrees"))
+    return rows
+
+
+def load_results(path: Path | None = None) -> dict | None:
+    """The committed results of ``scripts/negprompt_experiments.py`` (None if not made yet)."""
+    return _load("negprompt", path)

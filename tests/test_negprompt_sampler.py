@@ -1,0 +1,96 @@
+"""The windowed sampler against diffusers' own StableDiffusionPipeline, sweeps and recordings."""
+
+import numpy as np
+import pytest
+import torch
+
+from deletionlab.core import UserError
+from deletionlab.negprompt.sampler import Settings, pipeline_image, run, validate
+
+PROMPT, NEG = "a red circle above a blue square", "a blue square"
+
+
+def S(**kw):
+    base = dict(prompt=PROMPT, negative_prompt=NEG, steps=12, guidance=5.0, seed=11)
+    base.update(kw)
+    return Settings(**base)
+
+
+@pytest.mark.parametrize("window", [(0, 12), (4, 12), (0, 5), (3, 9)])
+def test_window_reproduces_the_pipeline(tiny_pipe, window):
+    s = S(start=window[0], end=window[1])
+    ours = run(tiny_pipe, s).main.image
+    theirs = pipeline_image(tiny_pipe, s)  # the pipeline itself (+ our callback for a delayed window)
+    assert ours.shape == theirs.shape == (32, 32, 3)
+    assert np.abs(ours - theirs).max() <= 1e-3
+
+
+def test_full_window_is_plain_negative_prompt_call(tiny_pipe):
+    s = S()
+    out = tiny_pipe(PROMPT, negative_prompt=NEG, num_inference_steps=12, guidance_scale=5.0,
+                    generator=torch.Generator().manual_seed(11), output_type="np").images[0]
+    assert np.abs(run(tiny_pipe, s).main.image - out).max() <= 1e-3
+
+
+def test_negative_prompt_changes_the_image_and_window_matters(tiny_pipe):
+    full = run(tiny_pipe, S(guidance=7.0)).main.image
+    none = run(tiny_pipe, S(guidance=7.0, negative_prompt="")).main.image
+    late = run(tiny_pipe, S(guidance=7.0, start=9)).main.image
+    assert np.abs(full - none).max() > 1e-3
+    assert np.abs(late - none).mean() < np.abs(full - none).mean()
+
+
+def test_sweep_equals_independent_runs_and_shares_the_prefix(tiny_pipe):
+    starts = [0, 2, 5, 8, 11]
+    s = S()
+    sweep = run(tiny_pipe, s, windows=[(k, 12) for k in starts], record=False, previews=False)
+    assert sweep.unet_calls == 12  # one batched UNet call per step for all branches
+    assert sweep.unet_batch_total == 2 * 12 + 2 * sum(12 - k for k in starts)
+    for k, branch in zip(starts, sweep.branches):
+        single = pipeline_image(tiny_pipe, S(start=k))
+        assert np.abs(branch.image - single).max() <= 1e-3
+    # the trunk is the run without negative prompt
+    assert np.abs(sweep.trunk.image - run(tiny_pipe, S(negative_prompt="")).trunk.image).max() <= 1e-5
+
+
+def test_rerender_from_cached_trunk_computes_only_the_suffix(tiny_pipe):
+    first = run(tiny_pipe, S(start=0))
+    again = run(tiny_pipe, S(start=7), trunk=first.trunk, prompts=first.prompts)
+    assert again.unet_calls == 12 - 7
+    fresh = run(tiny_pipe, S(start=7))
+    assert np.abs(again.main.image - fresh.main.image).max() <= 1e-5
+    assert len(again.main.records) == 12 and again.main.records[3] is first.trunk.records[3]
+    with pytest.raises(ValueError, match="cached trunk"):
+        run(tiny_pipe, S(seed=12, start=3), trunk=first.trunk)
+
+
+def test_recordings_have_the_promised_shapes(tiny_pipe):
+    r = run(tiny_pipe, S(start=4))
+    main, trunk = r.main, r.trunk
+    assert len(main.records) == len(trunk.records) == 12
+    assert main.previews.shape == (12, 32, 32, 3) and main.previews.dtype == np.uint8
+    n_tok = max(len(r.prompts.pos_tokens), len(r.prompts.neg_tokens))
+    for rec in main.records:
+        assert set(rec.eps) == {"empty", "pos", "neg"}
+        assert all(v.shape == (1, 4, 16, 16) for v in rec.eps.values())
+        assert rec.x0.shape == rec.latent.shape == (1, 4, 16, 16)
+        assert set(rec.attention) == {"pos", "neg"}
+        assert set(rec.attention["pos"]) == {8, 4}  # cross-attention at 8x8 and 4x4
+        for side, m in rec.attention["neg"].items():
+            assert m.shape == (n_tok, side, side)
+            # softmax over 77 text positions: the kept tokens carry at most all of it
+            assert float(m.sum(0).max()) <= 1.0 + 1e-5 and float(m.min()) >= 0
+        assert rec.negative_active == (rec.index >= 4)
+    assert [rec.index for rec in main.records] == list(range(12))
+    assert r.prompts.pos_tokens[2:4] == ["red", "circle"]
+
+
+def test_validation_messages():
+    assert validate(S()) == []
+    for bad, msg in [(S(prompt=" "), "empty"), (S(steps=0), "between 1"), (S(steps=10_000), "between 1"),
+                     (S(start=9, end=3), "after the end"), (S(guidance=float("nan")), "Guidance"),
+                     (S(prompt="x" * 5000), "2000 characters"), (S(start=40), "start step")]:
+        with pytest.raises(UserError, match=msg):
+            validate(bad)
+    assert any("equals the prompt" in n for n in validate(S(negative_prompt=PROMPT)))
+    assert any("never acts" in n for n in validate(S(start=5, end=5)))

@@ -128,3 +128,24 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A randomly initialised tiny SD pipeline in diffusers format, made by our training code
+    (a few steps of the 'tiny' configuration); the tokenizer comes from the shipped model."""
+    from deletionlab.negprompt.models import shipped_path
+    from deletionlab.negprompt.training import TrainConfig, Trainer
+
+    work = tmp_path_factory.mktemp("tiny-train")
+    tok = shipped_path() / "tokenizer"
+    trainer = Trainer(work, TrainConfig.tiny(), tokenizer_from=tok)
+    trainer.run()
+    return trainer.export(work / "model")
+
+
+@pytest.fixture(scope="session")
+def tiny_pipe(tiny_model_dir):
+    from deletionlab.negprompt.models import load_pipeline
+
+    return load_pipeline(tiny_model_dir)

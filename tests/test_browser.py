@@ -70,3 +70,42 @@ def test_plot_backends_render(plotcheck_server, page):
     page.wait_for_timeout(1500)
     assert canvas.screenshot() != png_before, "the ipympl canvas did not redraw"
     screenshot(page, "plot-backends")
+
+
+def test_negprompt_dashboard_start_slider_changes_the_preview(voila_server, page):
+    root = open_dashboard(page, voila_server.url + "voila/render/negative_prompts.ipynb", ".dl-negprompt")
+    img = page.locator(".dl-img-neg img").first
+    img.wait_for(state="visible", timeout=120_000)
+    before = img.get_attribute("src")
+    # move the start-step slider with the keyboard: focus its handle, press End (last step)
+    handle = page.locator(".dl-start .noUi-handle, .dl-start [role=slider]").first
+    handle.focus()
+    for _ in range(18):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "(old) => { const i = document.querySelector('.dl-img-neg img'); return i && i.getAttribute('src') !== old; }",
+        arg=before, timeout=120_000)
+    caption = page.locator(".dl-img-neg figcaption").inner_text()
+    assert "negative in steps [" in caption and not caption.startswith("negative in steps [0,")
+    assert page.locator(".dl-negprompt .dl-error").inner_text().strip() == ""
+    assert "dl-negprompt" in root.get_attribute("class")
+    screenshot(page, "negprompt")
+    assert page.console_errors == []
+
+
+def test_adverbs_dashboard_highlights_typed_adverbs(voila_server, page):
+    open_dashboard(page, voila_server.url + "voila/render/adverb_deletion.ipynb", ".dl-adverbs")
+    page.wait_for_selector(".dl-adverbs .dl-tagged", timeout=120_000)
+    box = page.locator(".dl-adverbs .dl-text textarea").first
+    box.fill("She quickly finished and honestly never looked back.")
+    box.press("Tab")  # continuous_update=False: the value is sent on blur
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.dl-adverbs .dl-tok-adv')].map(e => e.textContent).join(' ').includes('quickly')",
+        timeout=120_000)
+    deleted = page.locator(".dl-adverbs .dl-tok-deleted").all_inner_texts()
+    kept = page.locator(".dl-adverbs .dl-tok-kept").all_inner_texts()
+    assert "quickly" in deleted and "honestly" in deleted
+    assert "never" in kept  # the negation guard is on by default
+    assert "She finished and never looked." in page.locator(".dl-adverbs table.dl-methods").inner_text()
+    screenshot(page, "adverbs")
+    assert page.console_errors == []

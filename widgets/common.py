@@ -300,7 +300,8 @@ class LinePlot(W.Image):
         self.add_class("dl-lineplot")
 
     def draw(self, series: Sequence[dict], hlines: Sequence[tuple[float, str]] = (), right: Sequence[dict] = (),
-             bars: dict | None = None, ylim: tuple[float, float] | None = None, right_label: str = "") -> None:
+             bars: dict | None = None, ylim: tuple[float, float] | None = None, right_label: str = "",
+             xscale: str | None = None) -> None:
         """``series``: dicts with x, y, label and optional style (``"o-"``, ``"--"``); ``right``:
         series on a second y axis; ``bars``: {categories, groups: {name: (values, errors)}}."""
         import matplotlib
@@ -339,6 +340,8 @@ class LinePlot(W.Image):
             ax.legend(fontsize=8, loc="best")
         if ylim:
             ax.set_ylim(*ylim)
+        if xscale:
+            ax.set_xscale(xscale)
         ax.set_title(self.title, fontsize=10)
         ax.set_xlabel(self.xlabel, fontsize=9)
         ax.set_ylabel(self.ylabel, fontsize=9)

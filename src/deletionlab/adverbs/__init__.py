@@ -1,0 +1,1 @@
+"""Adverb deletion as text augmentation (Choi & Kim 2024)."""

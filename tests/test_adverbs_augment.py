@@ -1,0 +1,105 @@
+"""Augmenters and guards of the adverb study, including the reference code's three bugs."""
+
+import pytest
+
+from deletionlab.adverbs import augment
+from deletionlab.adverbs.augment import AEDA, EDA, AdverbDeletion, RandomDeletion, rebuild
+from deletionlab.adverbs.tagger import Tagger
+
+
+@pytest.fixture(scope="module")
+def tagger():
+    return Tagger()
+
+
+def test_adverbs_are_deleted_on_tokens_with_whitespace_right(tagger):
+    a = AdverbDeletion((), tagger)("He ran quickly, but she really never stopped.")
+    assert a.text == "He ran, but she stopped."
+    assert [e.token for e in a.deleted] == ["quickly", "really", "never"]
+    assert AdverbDeletion((), tagger)("Honestly, it works.").text == "It works."  # orphaned comma, capital moved
+    assert AdverbDeletion((), tagger)("It will work, honestly.").text == "It will work."
+    assert AdverbDeletion((), tagger)("It was (really) good.").text == "It was good."
+
+
+def test_regression_also_keeps_its_so(tagger):
+    # the reference code replaced the substring "so" everywhere, turning "also" into "al"
+    a = AdverbDeletion((), tagger)("I also think so, and it is so good.")
+    assert "also" not in a.text and "al " not in a.text and "al," not in a.text
+    assert all(e.token.lower() in {"also", "so"} for e in a.deleted)
+    kept = AdverbDeletion(("degree",), tagger)("I also liked it so much.")
+    assert "so" in kept.text.split() and "also" not in kept.text
+
+
+def test_guards_keep_and_record_why(tagger):
+    text = "He is no longer here and he hardly ever sleeps, so I really do not know how it works."
+    plain = AdverbDeletion((), tagger)(text)
+    assert "hardly" not in plain.text and "longer" not in plain.text and plain.touched_negation
+    guarded = AdverbDeletion(("negation", "degree", "wh"), tagger)(text)
+    reasons = {e.token.lower(): e.reason for e in guarded.kept}
+    assert reasons["hardly"] == "guard: negation" and reasons["longer"] == "guard: negation" and reasons["no"] == "guard: negation"
+    assert reasons["ever"] == "guard: negation"  # a negative-polarity item under "hardly"
+    assert reasons["really"] == "guard: degree" and reasons.get("how") in (None, "guard: wh")
+    assert "hardly ever" in guarded.text and "no longer" in guarded.text and not guarded.touched_negation
+    assert "here" not in guarded.text.split()  # not guarded: deleted
+    with pytest.raises(ValueError):
+        AdverbDeletion(("politeness",))
+
+
+def test_wh_guard(tagger):
+    doc = tagger("Where exactly did you go?")
+    assert "Where" in AdverbDeletion(("wh",), tagger)(doc).text
+    assert AdverbDeletion((), tagger)(doc).text.startswith(("Did", "did", "Where"))
+
+
+def test_regression_aeda_changes_the_text(tagger):
+    for i, text in enumerate(["I like it", "The car is slow.", "self-driving cars just seem lazy and a waste of money"]):
+        a = AEDA(tagger)(text, seed=i)
+        assert a.changed and a.text != text
+        assert set(a.text.split()) - set(text.split()) <= set(augment.AEDA_MARKS)
+        n_words = len(text.split())
+        assert 1 <= len(a.edits) <= max(1, n_words // 3)
+
+
+def test_regression_eda_deletion_deletes_a_fraction(tagger):
+    text = " ".join(f"word{i}" for i in range(200))
+    a = EDA(op="rd", tagger=tagger)(text, seed=3)
+    n_deleted = len(a.deleted)
+    assert 0 < n_deleted < 60  # about alpha = 10 % of 200, not "all but one"
+    assert len(a.text.split()) == 200 - n_deleted
+    short = EDA(op="rd", alpha=0.9, tagger=tagger)("one two", seed=1)
+    assert len(short.text.split()) >= 1  # never deletes everything
+
+
+def test_eda_operations(tagger):
+    text = "The quick brown fox jumps over the lazy dog near the river bank today."
+    sr = EDA(op="sr", tagger=tagger)(text, seed=2)
+    assert sr.changed and all(e.op == "replace" for e in sr.edits) and len(sr.edits) >= 1
+    ri = EDA(op="ri", tagger=tagger)(text, seed=2)
+    assert len(ri.text.split()) > len(text.split())
+    rs = EDA(op="rs", tagger=tagger)(text, seed=2)
+    assert sorted(rs.text.replace(".", " ").split()) == sorted(text.replace(".", " ").split())
+    mix = {EDA(tagger=tagger)(text, seed=s).method for s in range(20)}
+    assert len(mix) >= 3
+
+
+def test_random_deletion_matches_the_adverb_count(tagger):
+    text = "She really quickly ran home and then slowly walked back."
+    adv = AdverbDeletion((), tagger)(text)
+    rd = RandomDeletion(guards=(), tagger=tagger)(text, seed=5)
+    assert len(rd.deleted) == len([e for e in adv.deleted if e.reason == "ADV"])
+    assert RandomDeletion(tagger=tagger)("The cat sat on the mat.", seed=1).text == "The cat sat on the mat."
+
+
+def test_every_augmenter_is_deterministic_under_a_seed(tagger):
+    text = "Frankly, the very new car is probably not safe enough yet."
+    for aug in augment.all_augmenters(tagger=tagger).values():
+        assert aug(text, seed=7).text == aug(text, seed=7).text
+    eda = EDA(tagger=tagger)
+    assert len({eda(text, seed=s).text for s in range(8)}) > 1
+
+
+def test_rebuild_keeps_spacing_and_odd_text(tagger):
+    doc = tagger("Héllo   wörld — 東京 is really 🚗 fast!")
+    assert rebuild(doc) == doc.text.strip()
+    a = AdverbDeletion((), tagger)(doc)
+    assert "really" not in a.text and "🚗" in a.text and "東京" in a.text

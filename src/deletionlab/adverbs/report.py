@@ -32,16 +32,24 @@ def compare(result: dict) -> list[Row]:
         helps = "helps" if g_lo > 2 * se_lo else ("hurts" if g_lo < -2 * se_lo else "no clear effect")
         rows.append(Row(f"adverb deletion helps with little data ({lo:.0%} of {cfg['n_train']} texts)", "yes, gains largest here",
                         f"{g_lo:+.3f} accuracy (± {se_lo:.3f} s.e., {a_lo['n']} seeds)", helps))
-        rows.append(Row("gains shrink as data grows", "yes", f"{g_lo:+.3f} at {lo:.0%} → {g_hi:+.3f} at {hi:.0%}",
-                        "agrees" if g_lo > g_hi else "disagrees"))
+        se_hi = (a_hi["accuracy_std"] ** 2 / a_hi["n"] + n_hi["accuracy_std"] ** 2 / n_hi["n"]) ** 0.5
+        diff_se = (se_lo ** 2 + se_hi ** 2) ** 0.5
+        shrink = ("agrees" if g_lo - g_hi > 2 * diff_se else "disagrees" if g_hi - g_lo > 2 * diff_se
+                  else "no clear trend (within 2 s.e.)")
+        rows.append(Row("gains shrink as data grows", "yes", f"{g_lo:+.3f} at {lo:.0%} → {g_hi:+.3f} at {hi:.0%}", shrink))
     for frac in fr:
         conds = [r for r in table if r["fraction"] == frac and r["condition"] != "none"]
         if conds:
             best = max(conds, key=lambda r: r["accuracy"])
             adv = _by(table, "adverb", frac)
+            if adv is None:
+                continue
+            se = (best["accuracy_std"] ** 2 / best["n"] + adv["accuracy_std"] ** 2 / adv["n"]) ** 0.5
+            verdict = ("agrees" if best["condition"] == "adverb" else
+                       "tie (within 2 s.e.)" if best["accuracy"] - adv["accuracy"] <= 2 * se else "disagrees")
             rows.append(Row(f"adverb deletion vs the other augmenters at {frac:.0%}", "adverb deletion best",
-                            f"best: {best['condition']} ({best['accuracy']:.3f}); adverb {adv['accuracy']:.3f}" if adv else "—",
-                            "agrees" if best["condition"] == "adverb" else "disagrees"))
+                            f"best: {best['condition']} ({best['accuracy']:.3f}); adverb {adv['accuracy']:.3f} (s.e. of the gap {se:.3f})",
+                            verdict))
     sims = result.get("similarity")
     if sims:
         order = sorted(sims, key=lambda k: -sims[k])

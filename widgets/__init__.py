@@ -10,7 +10,8 @@ from importlib import import_module
 from .common import HeatmapGrid, ImageStrip, JobBar, LinePlot, StudyRoot
 from .home import Home
 
-_LAZY = {"NegativePromptExplorer": ".negprompt", "StudyResultsView": ".negprompt", "LiveStudy": ".negprompt", "AdverbExplorer": ".adverbs", "AdverbResultsView": ".adverbs"}
+_LAZY = {"NegativePromptExplorer": ".negprompt", "StudyResultsView": ".negprompt", "LiveStudy": ".negprompt", "AdverbExplorer": ".adverbs", "AdverbResultsView": ".adverbs",
+         "UnlearningExplorer": ".unlearning", "UnlearningResultsView": ".unlearning"}
 
 __all__ = ["HeatmapGrid", "Home", "ImageStrip", "JobBar", "LinePlot", "StudyRoot", *_LAZY]
 

@@ -301,7 +301,7 @@ class LinePlot(W.Image):
 
     def draw(self, series: Sequence[dict], hlines: Sequence[tuple[float, str]] = (), right: Sequence[dict] = (),
              bars: dict | None = None, ylim: tuple[float, float] | None = None, right_label: str = "",
-             xscale: str | None = None) -> None:
+             xscale: str | None = None, yscale: str | None = None, xlim: tuple[float, float] | None = None) -> None:
         """``series``: dicts with x, y, label and optional style (``"o-"``, ``"--"``); ``right``:
         series on a second y axis; ``bars``: {categories, groups: {name: (values, errors)}}."""
         import matplotlib
@@ -342,6 +342,10 @@ class LinePlot(W.Image):
             ax.set_ylim(*ylim)
         if xscale:
             ax.set_xscale(xscale)
+        if yscale:
+            ax.set_yscale(yscale)
+        if xlim:
+            ax.set_xlim(*xlim)
         ax.set_title(self.title, fontsize=10)
         ax.set_xlabel(self.xlabel, fontsize=9)
         ax.set_ylabel(self.ylabel, fontsize=9)

@@ -1,0 +1,337 @@
+"""``UnlearningExplorer``: publish a model, delete records release after release, attack every release.
+
+Left: the service (data set, learners and their parameters, requester, number of releases,
+deletions per release, noise σ, shadow models). Run starts a background job with progress and
+cancel. Tabs: the release timeline (LiRA AUC and TPR at 1 % FPR on the deleted records per
+release, per learner; single release or the average of the releases since deletion); ROC curves
+on log-log axes at the last release; the accounting curves (exact Rényi divergence for Gaussian
+ridge releases next to the paper's bound); utility vs privacy and cost per release; and the
+records deleted at each release, pickable, with their attack scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import ipywidgets as W
+import numpy as np
+import traitlets as T
+
+from deletionlab.core.jobs import UserError
+from deletionlab.unlearning.data import DATASETS
+from deletionlab.unlearning.learners import LEARNERS, Hyper
+from deletionlab.unlearning.simulate import REQUESTERS, Config, Result, run
+
+from .common import JobBar, LinePlot, StudyRoot, escape
+
+COLORS = {"retrain": "tab:blue", "sisa": "tab:green", "caching": "tab:red", "noisy_gd": "tab:purple"}
+ATTACK_LABELS = {"single_online": "single release (LiRA online)", "single_offline": "single release (LiRA offline)",
+                 "average_online": "average of releases since deletion (LiRA online)",
+                 "members_online": "current members, not the deleted (LiRA online)"}
+
+
+def _num(w: W.Text, name: str, kind=float, allow_blank: bool = False):
+    text = (w.value or "").strip()
+    if not text and allow_blank:
+        return None
+    try:
+        v = kind(text)
+    except ValueError:
+        raise UserError(f"{name} must be a number, not {text[:30]!r}.") from None
+    if isinstance(v, float) and not np.isfinite(v):
+        raise UserError(f"{name} must be a finite number.")
+    return v
+
+
+class UnlearningExplorer(StudyRoot):
+    """The unlearning study's dashboard (``sync=True`` runs jobs in the calling thread, for tests)."""
+
+    result = T.Any(None, allow_none=True)
+
+    def __init__(self, sync: bool = False, autorun: bool = False, **defaults: Any) -> None:
+        h = Hyper()
+        cfg = Config()
+        d = {"dataset": "digits_3v8", "releases": cfg.releases, "per_release": cfg.per_release, "shadows": cfg.shadows,
+             "requester": cfg.requester, **defaults}
+        lay = W.Layout(width="250px")
+        self.dataset = W.Dropdown(options=[(f"{k} — {v[2]}", k) for k, v in DATASETS.items() if v[1] == "classification"],
+                                  value=d["dataset"], description="Data", layout=W.Layout(width="520px"))
+        self.learner_boxes = {k: W.Checkbox(value=True, description=c.label, indent=False, layout=W.Layout(width="200px"))
+                              for k, c in LEARNERS.items()}
+        self.requester = W.Dropdown(options=[("random users", "random"), ("adaptive: confidently predicted delete", "confident"),
+                                             ("adaptive: misclassified delete", "misclassified")],
+                                    value=d["requester"], description="Requests", layout=W.Layout(width="380px"))
+        self.releases = W.Text(str(d["releases"]), description="Releases", layout=lay)
+        self.releases.add_class("dl-releases")
+        self.per_release = W.Text(str(d["per_release"]), description="Deletions/rel.", layout=lay)
+        self.shadows = W.Dropdown(options=[8, 16, 32, 64], value=d["shadows"], description="Shadows", layout=lay)
+        self.sigma = W.Text(f"{h.sigma:g}", description="noise σ", layout=lay)
+        self.lam = W.Text(f"{h.lam:g}", description="λ (L2)", layout=lay)
+        self.eta = W.Text("", placeholder="auto: 1/β", description="step η", layout=lay)
+        self.k_learn = W.Text(str(h.k_learn), description="K_A", layout=lay)
+        self.k_unlearn = W.Text(str(h.k_unlearn), description="K_U", layout=lay)
+        self.shards = W.Text(str(h.shards), description="SISA shards", layout=lay)
+        self.slices = W.Text(str(h.slices), description="SISA slices", layout=lay)
+        self.seed = W.Text("0", description="seed", layout=lay)
+        self.run_button = W.Button(description="Run releases", icon="play", button_style="primary")
+        self.run_button.add_class("dl-run")
+        self.job = JobBar(sync=sync)
+        self.notice = W.HTML("")
+        self.notice.add_class("dl-notice")
+
+        self.attack = W.ToggleButtons(options=[("single release", "single_online"), ("average since deletion", "average_online"),
+                                               ("offline LiRA", "single_offline"), ("current members", "members_online")],
+                                      value="single_online", style={"button_width": "150px"})
+        self.timeline_auc = LinePlot("leakage of deleted records per release", "release", "LiRA ROC AUC", width=5.4, height=3.2)
+        self.timeline_tpr = LinePlot("TPR at 1 % FPR", "release", "TPR", width=5.4, height=3.2)
+        self.timeline_auc.add_class("dl-timeline")
+        self.roc = LinePlot("ROC at the last release (log-log)", "false-positive rate", "true-positive rate", width=5.4, height=3.8)
+        self.acc_plot = LinePlot("accuracy of each release (never-members)", "release", "accuracy", width=5.4, height=3.2)
+        self.cost_plot = LinePlot("cost of each release", "release", "record-passes", width=5.4, height=3.2)
+        self.tradeoff = LinePlot("utility vs privacy (last release)", "LiRA AUC on deleted records", "accuracy", width=5.4, height=3.2)
+        self.account_plot = LinePlot("Noisy-GD: divergence to retraining vs K_U", "unlearning steps K_U", "Rényi divergence (α = 2)",
+                                     width=5.6, height=3.6)
+        self.account_text = W.HTML("")
+        self.account_button = W.Button(description="Compute accounting", icon="calculator")
+        self.account_job = JobBar(sync=sync)
+        self.deleted_list = W.Select(options=[], rows=12, layout=W.Layout(width="300px"), description="")
+        self.deleted_list.add_class("dl-deleted")
+        self.record_view = W.HTML("<i>Pick a deleted record.</i>")
+        self.summary = W.HTML("")
+        self.summary.add_class("dl-summary")
+
+        tabs = W.Tab([
+            W.VBox([self.attack, W.HBox([self.timeline_auc, self.timeline_tpr]), self.summary]),
+            W.VBox([self.roc]),
+            W.VBox([W.HBox([self.account_button, self.account_job]), W.HBox([self.account_plot, self.account_text])]),
+            W.VBox([W.HBox([self.acc_plot, self.cost_plot]), self.tradeoff]),
+            W.HBox([self.deleted_list, self.record_view]),
+        ])
+        for i, name in enumerate(["Release timeline", "ROC", "Accounting", "Utility & cost", "Deleted records"]):
+            tabs.set_title(i, name)
+        self.tabs = tabs
+        controls = W.VBox([
+            self.dataset,
+            W.HBox(list(self.learner_boxes.values())),
+            W.HBox([self.requester, self.shadows]),
+            W.HBox([self.releases, self.per_release, self.seed]),
+            W.HBox([self.sigma, self.lam, self.eta]),
+            W.HBox([self.k_learn, self.k_unlearn]),
+            W.HBox([self.shards, self.slices]),
+            W.HBox([self.run_button, self.job]),
+            self.notice,
+        ])
+        super().__init__("unlearning", [controls, tabs])
+        self.run_button.on_click(lambda _: self.start())
+        self.account_button.on_click(lambda _: self.start_accounting())
+        self.attack.observe(lambda _: self._draw_timeline(), "value")
+        self.deleted_list.observe(lambda ch: self._show_record(ch["new"]), "value")
+        if autorun:
+            self.start()
+
+    # -- input ----------------------------------------------------------------------------------
+    def hyper(self) -> Hyper:
+        h = Hyper(sigma=_num(self.sigma, "σ"), lam=_num(self.lam, "λ"), eta=_num(self.eta, "η", allow_blank=True),
+                  k_learn=_num(self.k_learn, "K_A", int), k_unlearn=_num(self.k_unlearn, "K_U", int),
+                  shards=_num(self.shards, "shards", int), slices=_num(self.slices, "slices", int))
+        if h.sigma < 0:
+            raise UserError("σ cannot be negative.")
+        return h
+
+    def config(self) -> Config:
+        learners = tuple(k for k, b in self.learner_boxes.items() if b.value)
+        if not learners:
+            raise UserError("Tick at least one learner.")
+        cfg = Config(dataset=self.dataset.value, learners=learners, requester=self.requester.value,
+                     releases=_num(self.releases, "Releases", int), per_release=_num(self.per_release, "Deletions per release", int),
+                     shadows=int(self.shadows.value), seed=_num(self.seed, "seed", int), hyper=self.hyper())
+        cfg.validate()
+        return cfg
+
+    # -- running --------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Validate the inputs and run the releases in the background (previous results stay)."""
+        self.job.clear_error()
+        try:
+            cfg = self.config()
+        except UserError as exc:
+            self.job.show_error(str(exc))
+            return
+        self.job.run(run, cfg, on_result=self._show, name="Releases")
+
+    def _show(self, res: Result) -> None:
+        self.result = res
+        self.notice.value = "".join(f"<div class='dl-note'>ℹ {escape(n)}</div>" for n in res.notes)
+        self._draw_timeline()
+        self._draw_roc()
+        self._draw_utility()
+        self._fill_deleted()
+
+    def _draw_timeline(self) -> None:
+        res = self.result
+        if res is None:
+            return
+        att = self.attack.value
+        auc, tpr = [], []
+        for key, run_ in res.runs.items():
+            xs = [r["t"] for r in run_.releases[1:]]
+            auc.append(dict(x=xs, y=[r["attacks"][att]["auc"] for r in run_.releases[1:]], label=run_.label, color=COLORS.get(key)))
+            tpr.append(dict(x=xs, y=[r["attacks"][att]["tpr"]["0.01"] for r in run_.releases[1:]], label=run_.label, color=COLORS.get(key)))
+        self.timeline_auc.title = f"deleted records: {ATTACK_LABELS[att]}"
+        self.timeline_auc.draw(auc, hlines=[(0.5, "chance")], ylim=(0.3, 1.0))
+        self.timeline_tpr.draw(tpr, hlines=[(0.01, "chance")], ylim=(0.0, max(0.1, max(max(s["y"]) for s in tpr) * 1.2)))
+        last = {k: r.releases[-1] for k, r in res.runs.items()}
+        rows = "".join(
+            f"<tr><td>{escape(res.runs[k].label)}</td><td>{r['accuracy']:.3f}</td>"
+            f"<td>{r['attacks']['single_online']['auc']:.3f}</td><td>{r['attacks']['average_online']['auc']:.3f}</td>"
+            f"<td>{r['attacks']['single_online']['tpr']['0.01']:.3f}</td><td>{r['attacks']['members_online']['auc']:.3f}</td>"
+            f"<td>{np.mean([x['cost'] for x in res.runs[k].releases[1:]]):,.0f}</td></tr>"
+            for k, r in last.items()
+        )
+        n_pos = next(iter(last.values()))["attacks"]["single_online"]["n_pos"]
+        self.summary.value = (
+            f"<div class='dl-muted'>{escape(res.dataset)}: {res.n_members} records in the service, {res.n_outsiders} never-members; "
+            f"{n_pos} deleted by release {res.config['releases']}; {res.config['shadows']} shadow models per learner; "
+            f"{res.seconds:.1f} s. With {res.n_outsiders} negatives the smallest resolvable FPR is {1 / res.n_outsiders:.2%}.</div>"
+            "<table class='dl-table'><tr><th>learner</th><th>accuracy</th><th>AUC single</th><th>AUC average</th>"
+            "<th>TPR@1%</th><th>AUC members</th><th>cost/release</th></tr>" + rows + "</table>")
+
+    def _draw_roc(self) -> None:
+        series = []
+        for key, run_ in self.result.runs.items():
+            for att, style in (("single_online", "-"), ("average_online", "--")):
+                r = run_.roc.get(att)
+                if r:
+                    f, t = np.asarray(r["fpr"]), np.asarray(r["tpr"])
+                    ok = (f > 0) & (t > 0)
+                    series.append(dict(x=f[ok].tolist(), y=t[ok].tolist(), style=style, color=COLORS.get(key),
+                                       label=f"{run_.label} ({'avg' if 'average' in att else 'single'})"))
+        series.append(dict(x=[1e-3, 1], y=[1e-3, 1], style=":", color="grey", label="chance"))
+        self.roc.draw(series, xscale="log", yscale="log", xlim=(1e-3, 1), ylim=(1e-3, 1.05))
+
+    def _draw_utility(self) -> None:
+        acc, cost, pts = [], [], []
+        for key, run_ in self.result.runs.items():
+            xs = [r["t"] for r in run_.releases]
+            acc.append(dict(x=xs, y=[r["accuracy"] for r in run_.releases], label=run_.label, color=COLORS.get(key)))
+            cost.append(dict(x=xs[1:], y=[r["cost"] for r in run_.releases[1:]], label=run_.label, color=COLORS.get(key)))
+            last = run_.releases[-1]
+            pts.append(dict(x=[last["attacks"]["single_online"]["auc"]], y=[last["accuracy"]], style="o", markersize=9,
+                            label=run_.label, color=COLORS.get(key)))
+        self.acc_plot.draw(acc)
+        self.cost_plot.draw(cost)
+        self.tradeoff.draw(pts)
+
+    def _fill_deleted(self) -> None:
+        first = next(iter(self.result.runs.values()))
+        opts = [(f"release {s['release']}: record {s['id']}", s["id"]) for s in first.deleted_scores]
+        self.deleted_list.options = opts
+        if opts:
+            self.deleted_list.value = opts[0][1]
+
+    def _show_record(self, rid) -> None:
+        if rid is None or self.result is None:
+            return
+        rows = []
+        for key, run_ in self.result.runs.items():
+            s = next((x for x in run_.deleted_scores if x["id"] == rid), None)
+            if s is None:
+                rows.append(f"<tr><td>{escape(run_.label)}</td><td colspan=3>not deleted under this learner's requests</td></tr>")
+                continue
+            rows.append(f"<tr><td>{escape(run_.label)}</td><td>{s['release']}</td><td>{s['single']:+.2f}</td><td>{s['average']:+.2f}</td></tr>")
+        img = ""
+        if self.result.dataset.startswith("digits"):
+            img = self._digit_html(rid)
+        self.record_view.value = (
+            f"<h4>record {rid}</h4>{img}<table class='dl-table'><tr><th>learner</th><th>deleted at</th>"
+            "<th>LiRA score, last release</th><th>LiRA score, average since deletion</th></tr>" + "".join(rows) + "</table>"
+            "<div class='dl-muted'>LiRA score = log-likelihood ratio IN vs OUT; above 0 looks like a member.</div>")
+
+    def _digit_html(self, rid: int) -> str:
+        from deletionlab.unlearning.data import load
+
+        ds = load(self.result.dataset, seed=self.result.config["seed"])
+        img = ds.X[rid].reshape(8, 8)
+        from .common import colorize, png_data_uri, upscale
+
+        rgb = colorize(img, float(img.min()), float(img.max()), "gray_r")
+        return f"<img src='{png_data_uri(upscale(rgb, 8))}' width=64 height=64 style='image-rendering:pixelated'> label {ds.y[rid]}"
+
+    # -- accounting -------------------------------------------------------------------------------
+    def start_accounting(self) -> None:
+        self.account_job.clear_error()
+        try:
+            h = self.hyper()
+        except UserError as exc:
+            self.account_job.show_error(str(exc))
+            return
+        self.account_job.run(accounting_curves, h, on_result=self._show_accounting, name="Accounting")
+
+    def _show_accounting(self, out: dict) -> None:
+        ks = out["k"]
+        series = [dict(x=ks, y=out["exact"], label="exact (ridge, Gaussian releases)", style="-", color="tab:blue")]
+        if out.get("bound") is not None:
+            series.append(dict(x=ks, y=out["bound"], label="paper's bound (reconstructed constants)", style="--", color="tab:red"))
+        pos = [v for s in series for v in s["y"] if v and v > 0 and np.isfinite(v)]
+        self.account_plot.draw(series, yscale="log", ylim=(max(min(pos) / 2, 1e-12), max(pos) * 2) if pos else None)
+        self.account_text.value = out["text"]
+
+
+def accounting_curves(h: Hyper, progress=None, cancel=None, alpha: float = 2.0, k_max: int | None = None) -> dict:
+    """Exact Rényi divergence (ridge regression on ``diabetes``, one deleted record) and the
+    paper's bound, as functions of K_U, for the hyper-parameters ``h``."""
+    from deletionlab.unlearning import accounting
+    from deletionlab.unlearning.data import load
+
+    ds = load("diabetes")
+    k_max = k_max or max(4 * h.k_unlearn, 50)
+    beta = 2.0 + h.lam  # ridge with ‖x̃‖² ≤ 2
+    eta = h.eta or 1.0 / beta
+    if h.sigma == 0:
+        raise UserError("σ = 0: without noise the divergence is infinite; set σ > 0 to see the curves.")
+    exact = accounting.exact_ridge_divergence(ds.X, ds.y, ds.members, ds.members[:1], lam=h.lam, sigma=h.sigma, eta=eta,
+                                              k_learn=h.k_learn, k_unlearn=k_max, alpha=alpha)
+    bound = accounting.noisy_gd_bound(np.arange(k_max + 1), alpha=alpha, sigma=h.sigma, eta=eta, lam=h.lam,
+                                      lipschitz=accounting.ridge_lipschitz(ds.X, ds.y, ds.members, h, eta),
+                                      n=len(ds.members), smooth=beta)
+    text = accounting.describe(exact, bound, h, eta, alpha, len(ds.members))
+    return {"k": list(range(k_max + 1)), "exact": exact.tolist(), "bound": None if bound is None else bound.tolist(), "text": text}
+
+
+class UnlearningResultsView(W.VBox):
+    """The committed multi-seed results (``scripts/unlearning_experiment.py``): a claims table and
+    the leakage timelines (mean ± s.e. over seeds) per requester."""
+
+    def __init__(self, results: dict) -> None:
+        from deletionlab.unlearning.report import compare
+
+        rows = compare(results)
+        self.rows = rows
+        table = "".join(f"<tr><td>{escape(r.claim)}</td><td>{escape(r.paper)}</td><td>{escape(r.ours)}</td><td><b>{escape(r.verdict)}</b></td></tr>"
+                        for r in rows)
+        made = results.get("made_by", {})
+        cfg = results["config"]
+        h = cfg["hyper"]
+        head = W.HTML(
+            f"<div class='dl-muted'>{results['seeds']} seeds; {escape(cfg['dataset'])}; {cfg['releases']} releases × "
+            f"{cfg['per_release']} deletions; {cfg['shadows']} shadow models; λ = {h['lam']:g}, σ = {h['sigma']:g}, "
+            f"K_A = {h['k_learn']}, K_U = {h['k_unlearn']}. Source: {escape(made.get('command', ''))} ({escape(made.get('date', ''))}). "
+            "± is one standard error over seeds.</div>"
+            "<table class='dl-results' style='border-collapse:collapse;margin-top:6px'><tr><th>claim</th><th>paper</th>"
+            "<th>ours</th><th>verdict</th></tr>" + table + "</table>")
+        head.add_class("dl-results-table")
+        plots = []
+        for req, entry in results["requesters"].items():
+            for att, name in (("single_online_auc", "one release"), ("average_online_auc", "average since deletion")):
+                fig = LinePlot(f"{req} requests: {name}", "release", "LiRA AUC (deleted)", width=4.4, height=3.0)
+                series = []
+                for key, e in entry.items():
+                    m, sd, n = np.array(e[att]["mean"]), np.array(e[att]["std"]), e[att]["n"]
+                    xs = list(range(1, len(m) + 1))
+                    series.append(dict(x=xs, y=m.tolist(), label=e["label"], color=COLORS.get(key)))
+                    series.append(dict(x=xs, y=(m + 2 * sd / np.sqrt(n)).tolist(), style=":", color=COLORS.get(key)))
+                fig.draw(series, hlines=[(0.5, "chance")], ylim=(0.35, 0.9))
+                plots.append(fig)
+        grid = [W.HBox(plots[i:i + 2]) for i in range(0, len(plots), 2)]
+        super().__init__([head, *grid])

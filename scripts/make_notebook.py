@@ -268,8 +268,10 @@ explorer
 
 `scripts/unlearning_experiment.py` ran the default experiment for three requesters — random users,
 users the current release predicts most confidently, users it gets most wrong — over several seeds
-(each seed: new members, shadows and requests). The verdicts below are computed from its
-`results.json`; none is typed in.
+(each seed: new members, shadows and requests). It also isolates claim 2: one batch of 40 users
+deletes at release 1, and the service keeps publishing for 30 periods without further requests;
+the attacker averages all releases since the deletion (first plot: solid = average of releases,
+dotted = one release). The verdicts below are computed from its `results.json`; none is typed in.
 """),
     ("code", """
 from deletionlab.unlearning.report import load_results

@@ -4,7 +4,8 @@
     python scripts/unlearning_experiment.py --seeds 2        # a quick look
     DELETIONLAB_DASK_SCHEDULER=tcp://host:8786 python scripts/unlearning_experiment.py   # on a cluster
 
-Every seed draws new members, shadow models and requests. Writes
+Every seed draws new members, shadow models and requests. Also runs
+:func:`deletionlab.unlearning.simulate.accumulation` (one batch deleted, 30 later releases). Writes
 ``src/deletionlab/assets/unlearning/results.json`` (mean ± std over seeds of every per-release
 series, per requester and learner); the notebook shows it and computes the verdicts from it.
 """
@@ -31,7 +32,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
 
-    from deletionlab.unlearning.simulate import Config, aggregate, sweep_seeds
+    from deletionlab.unlearning.simulate import Config, accumulation, aggregate, sweep_seeds
 
     t0 = time.time()
     out = {"requesters": {}}
@@ -43,6 +44,8 @@ def main(argv=None) -> int:
         cfgd = asdict(cfg)
         cfgd.pop("requester"), cfgd.pop("seed")
         out["config"] = cfgd
+    out["accumulation"] = accumulation(seeds=range(args.seeds),
+                                       progress=lambda d, t, n="": print(f"[{time.time() - t0:6.0f}s] accumulation: {n}", flush=True))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     out["seeds"] = args.seeds
     out["seconds"] = time.time() - t0

@@ -133,3 +133,26 @@ def test_exact_divergence_shrinks_with_unlearning_and_stays_under_the_bound():
                        lipschitz=ridge_lipschitz(ds.X, ds.y, ds.members, h), n=len(ds.members), smooth=2 + h.lam)
     assert np.all(b >= d)
     assert noisy_gd_bound([1], alpha=2, sigma=0, eta=eta, lam=h.lam, lipschitz=1, n=10) is None
+
+
+def test_accumulation_only_averaging_fresh_noise_changes_anything():
+    from deletionlab.unlearning.simulate import accumulation
+
+    out = accumulation(batch=12, releases=4, shadows=8, seeds=(0,))
+    for key in ("retrain", "noisy_gd"):  # their later releases repeat: averaging adds nothing
+        np.testing.assert_allclose(out[key]["average"]["mean"], out[key]["single"]["mean"][:1] * 4, atol=1e-9)
+    c = out["caching"]
+    assert c["average"]["mean"][0] == pytest.approx(c["single"]["mean"][0])
+    assert not np.allclose(c["average"]["mean"][1:], c["single"]["mean"][1:])
+
+
+def test_empty_request_republishes_for_free():
+    ds = load("digits_3v8")
+    task = Task.from_dataset(ds)
+    for key in ("noisy_gd", "caching"):
+        lr = make(key, task, Hyper(k_learn=20))
+        first = lr.fit(ds.members)
+        again = lr.delete([])
+        assert again.cost == 0 and len(again.present) == len(first.present)
+        same = bool((again.params == first.params).all())
+        assert same == (key == "noisy_gd")

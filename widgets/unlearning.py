@@ -333,5 +333,17 @@ class UnlearningResultsView(W.VBox):
                     series.append(dict(x=xs, y=(m + 2 * sd / np.sqrt(n)).tolist(), style=":", color=COLORS.get(key)))
                 fig.draw(series, hlines=[(0.5, "chance")], ylim=(0.35, 0.9))
                 plots.append(fig)
+        acc = results.get("accumulation")
+        if acc:
+            fig = LinePlot("one deleted batch, later releases: averaging accumulates", "releases since the deletion",
+                           "LiRA AUC (deleted batch)", width=6.0, height=3.4)
+            series = []
+            for key, e in acc.items():
+                xs = list(range(1, len(e["average"]["mean"]) + 1))
+                series.append(dict(x=xs, y=e["average"]["mean"], label=f"{e['label']}: average of releases", color=COLORS.get(key), style="-"))
+                series.append(dict(x=xs, y=e["single"]["mean"], label=f"{e['label']}: one release", color=COLORS.get(key), style=":"))
+            fig.draw(series, hlines=[(0.5, "chance")])
+            fig.add_class("dl-accumulation")
+            plots.insert(0, fig)
         grid = [W.HBox(plots[i:i + 2]) for i in range(0, len(plots), 2)]
         super().__init__([head, *grid])

@@ -123,10 +123,13 @@ class Learner:
         return self._publish(params, np.array([], dtype=int), cost)
 
     def delete(self, ids, cancel: CancelToken | None = None) -> Release:
-        """Answer one batch of deletion requests and publish the next release."""
+        """Answer one batch of deletion requests and publish the next release. An empty batch
+        republishes without training (:meth:`_republish`)."""
         if self.present is None:
             raise UserError("Train the first release before deleting.")
         ids = np.unique(np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=int))
+        if len(ids) == 0:
+            return self._publish(self._republish(), ids, 0.0)
         missing = np.setdiff1d(ids, self.present)
         if len(missing):
             gone = [int(i) for i in missing if 0 <= i < self.task.n]
@@ -144,10 +147,17 @@ class Learner:
         self.present = remaining
         return self._publish(params, ids, cost)
 
-    def shadow_releases(self, masks: np.ndarray, n_releases: int, cancel: CancelToken | None = None) -> list[torch.Tensor]:
+    def shadow_releases(self, masks: np.ndarray, n_releases: int, cancel: CancelToken | None = None,
+                        requests: bool = True) -> list[torch.Tensor]:
         """Train len(masks) shadow models with this learner's procedure (batched) and let each
-        publish ``n_releases`` releases without any deletion; returns a list of (M, …) params."""
+        publish ``n_releases`` releases without deleting anything; returns a list of (M, …)
+        params. ``requests``: whether the periods between releases carry (other users')
+        requests, i.e. whether Noisy-GD keeps stepping; without requests releases repeat."""
         raise NotImplementedError
+
+    def _republish(self) -> torch.Tensor:
+        """A release when no request arrived: the same parameters (stateless learners)."""
+        return self.releases[-1].params
 
     # -- helpers ---------------------------------------------------------------------------
     def _publish(self, params: torch.Tensor, deleted: np.ndarray, cost: float) -> Release:
@@ -183,7 +193,7 @@ class Retrain(Learner):
         th, cost = self._exact(_mask(self.task.n, remaining), cancel=cancel)
         return th[0], cost
 
-    def shadow_releases(self, masks, n_releases, cancel=None):
+    def shadow_releases(self, masks, n_releases, cancel=None, requests=True):
         th, _ = self._exact(masks, cancel=cancel)
         return [th] * n_releases
 
@@ -241,7 +251,7 @@ class SISA(Learner):
             total += cost
         return self._params(), total
 
-    def shadow_releases(self, masks, n_releases, cancel=None):
+    def shadow_releases(self, masks, n_releases, cancel=None, requests=True):
         S = self.hyper.shards
         M, n = masks.shape
         shard = self.rng.integers(0, S, size=(M, n))
@@ -272,7 +282,10 @@ class Caching(Learner):
         self.state = descend(self.task, self.state, W, lam=h.lam, eta=h.step(self.task), steps=h.k_unlearn, cancel=cancel)
         return self._noisy(self.state[0]), h.k_unlearn * len(remaining)
 
-    def shadow_releases(self, masks, n_releases, cancel=None):
+    def _republish(self):
+        return self._noisy(self.state[0])
+
+    def shadow_releases(self, masks, n_releases, cancel=None, requests=True):
         th, _ = self._exact(masks, cancel=cancel)
         return [self._noisy(th) for _ in range(n_releases)]
 
@@ -304,13 +317,14 @@ class NoisyGD(Learner):
         self.state = self._run(self.state, self.task.weights(_mask(self.task.n, remaining)), h.k_unlearn, cancel)
         return self.state[0], h.k_unlearn * len(remaining)
 
-    def shadow_releases(self, masks, n_releases, cancel=None):
+    def shadow_releases(self, masks, n_releases, cancel=None, requests=True):
         h = self.hyper
         W = self.task.weights(masks)
         th = self._run(self._init(len(masks)), W, h.k_learn, cancel)
         out = [th]
         for _ in range(n_releases - 1):
-            th = self._run(th, W, h.k_unlearn, cancel)
+            if requests:
+                th = self._run(th, W, h.k_unlearn, cancel)
             out.append(th)
         return out
 

@@ -58,6 +58,22 @@ def compare(results: dict) -> list[Row]:
         rows.append(Row(f"a caching unlearner leaks deleted records over a series of releases (release {T}, random requests)",
                         "yes, although each release alone looks private",
                         f"AUC one release {_fmt(*s)}, average of releases since deletion {_fmt(*a)}", verdict))
+    acc = results.get("accumulation")
+    if acc and "caching" in acc:
+        c = acc["caching"]
+        n = c["average"]["n"]
+        a_end = (c["average"]["mean"][-1], c["average"]["std"][-1], n)
+        s_all = float(np.mean(c["single"]["mean"]))
+        s_se = float(np.mean(c["single"]["std"])) / np.sqrt(n)
+        leak = _above_chance(*a_end) and a_end[0] - s_all > 2 * np.hypot(a_end[1] / np.sqrt(n), s_se)
+        R = len(c["average"]["mean"])
+        ng = acc.get("noisy_gd")
+        ng_txt = (f"; Noisy-GD: {ng['average']['mean'][-1]:.3f} (its releases repeat; averaging adds nothing)" if ng else "")
+        rows.append(Row(f"leakage of a deleted batch accumulates over {R} later releases (caching unlearner)",
+                        "yes: averaging releases cancels the fresh noise",
+                        f"AUC one release {s_all:.3f} ± {s_se:.3f} (mean over releases), average of all {R} releases "
+                        f"{_fmt(*a_end)}{ng_txt}",
+                        "agrees" if leak else "not reproduced (within 2 s.e.)"))
     # (1) adaptive requests vs retraining
     for req in ("confident", "misclassified"):
         if req in reqs and "retrain" in reqs[req]:

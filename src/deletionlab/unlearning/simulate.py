@@ -292,3 +292,58 @@ def aggregate(summaries: list[dict]) -> dict:
             entry[name] = {"mean": arr.mean(0).tolist(), "std": arr.std(0).tolist(), "n": len(arr)}
         out[key] = entry
     return out
+
+
+# -- accumulation over a series ------------------------------------------------------------------
+
+
+def accumulation(dataset: str = "digits_3v8", learners=("retrain", "caching", "noisy_gd"), *, batch: int = 40,
+                 releases: int = 30, shadows: int = 32, hyper: Hyper | None = None, seeds=(0,),
+                 progress: Progress = no_progress, cancel: CancelToken | None = None) -> dict:
+    """Claim 2 in isolation: ``batch`` random members delete at release 1; the service then keeps
+    publishing once per period with no further requests (the caching unlearner draws fresh noise
+    for its cached model; the stateless learners republish the same parameters). At every release t the attacker scores the deleted batch against
+    never-members with release t alone and with the average of releases 1..t.
+
+    Returns {learner: {"single": {mean, std}, "average": {mean, std}, "label"}} over ``seeds``
+    (AUC per release 1..releases)."""
+    if releases < 1 or batch < 1:
+        raise UserError("Need at least one release and one deleted record.")
+    hyper = hyper or Hyper()
+    out: dict = {}
+    total = len(seeds) * len(learners)
+    done = 0
+    for key in learners:
+        singles, avgs = [], []
+        label = LEARNERS[key].label
+        for seed in seeds:
+            check_cancel(cancel)
+            ds = load(dataset, seed=seed)
+            task = Task.from_dataset(ds)
+            lr = make(key, task, Hyper(**asdict(hyper)), seed=seed, outsiders=ds.outsiders)
+            lr.fit(ds.members, cancel=cancel)
+            gone = np.random.default_rng(seed + 7).choice(ds.members, size=min(batch, len(ds.members) - 1), replace=False)
+            lr.delete(gone, cancel=cancel)
+            for _ in range(releases - 1):
+                lr.delete([], cancel=cancel)
+            masks = balanced_masks(ds.n, shadows, np.random.default_rng(seed + 1))
+            shadow = lr.shadow_releases(masks, releases + 1, cancel=cancel, requests=False)
+            sharded = lr.releases[0].sharded
+            s_row, a_row = [], []
+            run_p = torch.zeros_like(lr.releases[1].params)
+            run_s = torch.zeros_like(shadow[1])
+            for t in range(1, releases + 1):
+                run_p += lr.releases[t].params
+                run_s += shadow[t]
+                for row, tgt, sh in ((s_row, lr.releases[t].params, shadow[t]), (a_row, run_p / t, run_s / t)):
+                    st = ShadowStats.fit(task.confidence(sh, sharded), masks)
+                    c = task.confidence(tgt, sharded)
+                    row.append(metrics(st.score(c[gone], gone), st.score(c[ds.outsiders], ds.outsiders)).auc)
+            singles.append(s_row)
+            avgs.append(a_row)
+            done += 1
+            progress(done, total, f"{label}, seed {seed}")
+        out[key] = {"label": label,
+                    "single": {"mean": np.mean(singles, 0).tolist(), "std": np.std(singles, 0).tolist(), "n": len(seeds)},
+                    "average": {"mean": np.mean(avgs, 0).tolist(), "std": np.std(avgs, 0).tolist(), "n": len(seeds)}}
+    return out

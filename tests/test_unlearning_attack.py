@@ -156,3 +156,14 @@ def test_empty_request_republishes_for_free():
         assert again.cost == 0 and len(again.present) == len(first.present)
         same = bool((again.params == first.params).all())
         assert same == (key == "noisy_gd")
+
+
+def test_bound_for_a_sequence_of_requests():
+    kw = dict(alpha=2.0, sigma=0.1, eta=0.5, lam=0.05, lipschitz=1.0, n=200)
+    ks = np.arange(0, 200, 20)
+    one = noisy_gd_bound(ks, **kw)
+    np.testing.assert_allclose(one, np.exp(-0.05 * 0.5 * ks / 2) * 4 * 2 / (0.05 * 0.01 * 200 ** 2))
+    three = noisy_gd_bound(ks, **kw, requests=3)
+    assert np.all(three > one) and np.all(np.diff(three) < 0)
+    with pytest.raises(UserError):
+        noisy_gd_bound(ks, **kw, requests=0)

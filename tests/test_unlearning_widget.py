@@ -92,6 +92,10 @@ def test_accounting_tab(explorer):
     assert "exact divergence" in explorer.account_text.value
     ys = explorer.account_plot.series[0]["y"]
     assert np.all(np.diff(ys) < 0)
+    # the bound after the 3rd request (releases = 3) lies above the first request's
+    first, third = explorer.account_plot.series[1]["y"], explorer.account_plot.series[2]["y"]
+    assert explorer.account_plot.series[2]["label"] == "bound, request 3"
+    assert np.all(np.array(third) > np.array(first))
 
 
 def test_results_view_computes_rows():

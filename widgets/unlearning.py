@@ -266,21 +266,28 @@ class UnlearningExplorer(StudyRoot):
         except UserError as exc:
             self.account_job.show_error(str(exc))
             return
-        self.account_job.run(accounting_curves, h, on_result=self._show_accounting, name="Accounting")
+        try:
+            requests = max(1, min(int(self.releases.value), 10))
+        except ValueError:
+            requests = 1
+        self.account_job.run(accounting_curves, h, requests=requests, on_result=self._show_accounting, name="Accounting")
 
     def _show_accounting(self, out: dict) -> None:
         ks = out["k"]
         series = [dict(x=ks, y=out["exact"], label="exact (ridge, Gaussian releases)", style="-", color="tab:blue")]
         if out.get("bound") is not None:
-            series.append(dict(x=ks, y=out["bound"], label="paper's bound (reconstructed constants)", style="--", color="tab:red"))
+            series.append(dict(x=ks, y=out["bound"], label="bound, 1st request (reconstructed constants)", style="--", color="tab:red"))
+        if out.get("bound_requests") is not None and out["requests"] > 1:
+            series.append(dict(x=ks, y=out["bound_requests"], label=f"bound, request {out['requests']}", style=":", color="tab:red"))
         pos = [v for s in series for v in s["y"] if v and v > 0 and np.isfinite(v)]
         self.account_plot.draw(series, yscale="log", ylim=(max(min(pos) / 2, 1e-12), max(pos) * 2) if pos else None)
         self.account_text.value = out["text"]
 
 
-def accounting_curves(h: Hyper, progress=None, cancel=None, alpha: float = 2.0, k_max: int | None = None) -> dict:
+def accounting_curves(h: Hyper, progress=None, cancel=None, alpha: float = 2.0, k_max: int | None = None,
+                      requests: int = 1) -> dict:
     """Exact Rényi divergence (ridge regression on ``diabetes``, one deleted record) and the
-    paper's bound, as functions of K_U, for the hyper-parameters ``h``."""
+    bound (first request and the ``requests``-th), as functions of K_U, for the hyper-parameters ``h``."""
     from deletionlab.unlearning import accounting
     from deletionlab.unlearning.data import load
 
@@ -292,11 +299,13 @@ def accounting_curves(h: Hyper, progress=None, cancel=None, alpha: float = 2.0, 
         raise UserError("σ = 0: without noise the divergence is infinite; set σ > 0 to see the curves.")
     exact = accounting.exact_ridge_divergence(ds.X, ds.y, ds.members, ds.members[:1], lam=h.lam, sigma=h.sigma, eta=eta,
                                               k_learn=h.k_learn, k_unlearn=k_max, alpha=alpha)
-    bound = accounting.noisy_gd_bound(np.arange(k_max + 1), alpha=alpha, sigma=h.sigma, eta=eta, lam=h.lam,
-                                      lipschitz=accounting.ridge_lipschitz(ds.X, ds.y, ds.members, h, eta),
-                                      n=len(ds.members), smooth=beta)
+    kw = dict(alpha=alpha, sigma=h.sigma, eta=eta, lam=h.lam, lipschitz=accounting.ridge_lipschitz(ds.X, ds.y, ds.members, h, eta),
+              n=len(ds.members), smooth=beta)
+    bound = accounting.noisy_gd_bound(np.arange(k_max + 1), **kw)
+    later = accounting.noisy_gd_bound(np.arange(k_max + 1), **kw, requests=requests) if requests > 1 else bound
     text = accounting.describe(exact, bound, h, eta, alpha, len(ds.members))
-    return {"k": list(range(k_max + 1)), "exact": exact.tolist(), "bound": None if bound is None else bound.tolist(), "text": text}
+    return {"k": list(range(k_max + 1)), "exact": exact.tolist(), "bound": None if bound is None else bound.tolist(),
+            "bound_requests": None if later is None else later.tolist(), "requests": requests, "text": text}
 
 
 class UnlearningResultsView(W.VBox):

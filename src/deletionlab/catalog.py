@@ -41,7 +41,7 @@ STUDIES: tuple[Study, ...] = (
           "Adverb Is the Key (2024)", "adverb_deletion.ipynb"),
     Study("unlearning", "Unlearning releases",
           "Does a deleted record stay deleted across a series of model releases, and which unlearners leak it?",
-          "Chourasia & Shah 2022, Forget Unlearning", "unlearning_releases.ipynb"),
+          "Chourasia & Shah 2023 (ICML), Forget Unlearning", "unlearning_releases.ipynb"),
     Study("s3t", "Sharded sliced unlearning",
           "How many deletions can sharded, sliced fine-tuning absorb before accuracy drops?",
           "Sequence-aware Sharded Sliced Training (2024)", "s3t_unlearning.ipynb"),

@@ -271,7 +271,9 @@ users the current release predicts most confidently, users it gets most wrong �
 (each seed: new members, shadows and requests). It also isolates claim 2: one batch of 40 users
 deletes at release 1, and the service keeps publishing for 30 periods without further requests;
 the attacker averages all releases since the deletion (first plot: solid = average of releases,
-dotted = one release). The verdicts below are computed from its `results.json`; none is typed in.
+dotted = one release), and sweeps Noisy-GD's noise σ under adaptive (misclassified) requests
+(claim 3: privacy of the remaining records is what protects the deleted ones). The verdicts below
+are computed from its `results.json`; none is typed in.
 """),
     ("code", """
 from deletionlab.unlearning.report import load_results
@@ -316,6 +318,9 @@ W.VBox([fig, W.HTML(out["text"])])
   difference between learners and at the standard errors.
 * Our adaptive requesters (most confident / most misclassified users delete) are simple; the
   paper's argument for claim 1 uses requests whose choice encodes another record's membership.
+  Ours leak through the *remaining data*: when the misclassified users leave, the retrained model
+  fits the rest better and the deleted records look even less like members than never-members do
+  (AUC well below 0.5 — just as informative to an attacker who knows the requester).
 * The bound's constants are reconstructed from a peer paper (see above); the exact divergence is
   computed, not bounded, and only for ridge regression without gradient clipping (its Lipschitz
   constant is therefore local: the largest per-example gradient at the optimum).

@@ -32,6 +32,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
 
+    from deletionlab.unlearning.learners import Hyper
     from deletionlab.unlearning.simulate import Config, accumulation, aggregate, sweep_seeds
 
     t0 = time.time()
@@ -44,6 +45,17 @@ def main(argv=None) -> int:
         cfgd = asdict(cfg)
         cfgd.pop("requester"), cfgd.pop("seed")
         out["config"] = cfgd
+    # claim 3: under adaptive requests, more noise (stronger DP for the remaining records) is what
+    # makes Noisy-GD's deleted records indistinguishable again
+    sweep = {}
+    for sigma in (0.02, 0.05, 0.1, 0.3):
+        cfg = Config(dataset="digits_3v8", requester="misclassified", learners=("noisy_gd",), hyper=Hyper(sigma=sigma))
+        sums = sweep_seeds(cfg, range(args.seeds), max_workers=args.workers)
+        agg = aggregate(sums)["noisy_gd"]
+        sweep[str(sigma)] = {k: {"mean": agg[k]["mean"][-1], "std": agg[k]["std"][-1], "n": agg[k]["n"]}
+                             for k in ("average_online_auc", "accuracy")}
+        print(f"[{time.time() - t0:6.0f}s] sigma sweep: σ = {sigma}", flush=True)
+    out["sigma_sweep"] = {"requester": "misclassified", "learner": "noisy_gd", "points": sweep}
     out["accumulation"] = accumulation(seeds=range(args.seeds),
                                        progress=lambda d, t, n="": print(f"[{time.time() - t0:6.0f}s] accumulation: {n}", flush=True))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()

@@ -9,7 +9,6 @@ progress, cancel, a results table and a plot. All heavy work runs in background 
 
 from __future__ import annotations
 
-from typing import Any
 
 import ipywidgets as W
 import numpy as np
@@ -17,7 +16,7 @@ import traitlets as T
 
 from deletionlab.adverbs import augment
 from deletionlab.adverbs.data import DATASETS
-from deletionlab.adverbs.experiment import CONDITIONS, ExperimentConfig, ExperimentResult, coverage, run_experiment
+from deletionlab.adverbs.experiment import ExperimentConfig, ExperimentResult, coverage, run_experiment
 from deletionlab.adverbs.inspect import Inspection, check_text, inspect
 from deletionlab.core.jobs import UserError
 

@@ -10,8 +10,7 @@ start/end step re-renders from the cached run without the negative prompt (only 
 
 from __future__ import annotations
 
-import html
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import ipywidgets as W
 import numpy as np

@@ -11,7 +11,6 @@ records deleted at each release, pickable, with their attack scores.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 import ipywidgets as W
@@ -21,7 +20,7 @@ import traitlets as T
 from deletionlab.core.jobs import UserError
 from deletionlab.unlearning.data import DATASETS
 from deletionlab.unlearning.learners import LEARNERS, Hyper
-from deletionlab.unlearning.simulate import REQUESTERS, Config, Result, run
+from deletionlab.unlearning.simulate import Config, Result, run
 
 from .common import JobBar, LinePlot, StudyRoot, escape
 
@@ -354,5 +353,14 @@ class UnlearningResultsView(W.VBox):
             fig.draw(series, hlines=[(0.5, "chance")])
             fig.add_class("dl-accumulation")
             plots.insert(0, fig)
+        sw = results.get("sigma_sweep")
+        if sw:
+            pts = sorted(sw["points"].items(), key=lambda kv: float(kv[0]))
+            xs = [float(k) for k, _ in pts]
+            fig = LinePlot(f"Noisy-GD, {sw['requester']} requests: noise σ", "σ", "LiRA AUC (deleted)", width=4.4, height=3.0)
+            fig.draw([dict(x=xs, y=[p["average_online_auc"]["mean"] for _, p in pts], label="AUC (average attack)", color="tab:purple")],
+                     hlines=[(0.5, "chance")], right=[dict(x=xs, y=[p["accuracy"]["mean"] for _, p in pts], label="accuracy")],
+                     right_label="accuracy", xscale="log")
+            plots.insert(1, fig)
         grid = [W.HBox(plots[i:i + 2]) for i in range(0, len(plots), 2)]
         super().__init__([head, *grid])

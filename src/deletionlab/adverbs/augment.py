@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable
 
 #: guards a user can switch on; each keeps some adverbs from deletion
 NEGATION = frozenset({

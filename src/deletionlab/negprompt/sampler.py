@@ -372,7 +372,7 @@ def _run(
             if -1 in live:
                 trunk_traj.snapshots.append((live[-1]["latent"].clone(), copy.deepcopy(live[-1]["scheduler"]), live[-1]["generator"].get_state()))
             # one batched UNet call for all live branches
-            order, lat_in, emb_in, layout = [], [], [], []
+            lat_in, emb_in, layout = [], [], []
             for j, st in live.items():
                 active = j >= 0 and windows[j][0] <= i < windows[j][1]
                 needs = _branch_needs(active, record, has_neg)

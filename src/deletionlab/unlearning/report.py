@@ -93,6 +93,17 @@ def compare(results: dict) -> list[Row]:
                             f"AUC {_fmt(*a)}{_side(a[0])}, accuracy {acc[0]:.3f}",
                             "agrees" if not _distinguishable(*a) else
                             "disagrees here: distinguishable beyond 2 s.e. (our σ gives only a weak guarantee; raise σ)"))
+    # (3) DP of the remaining records is necessary: σ sweep under adaptive requests
+    sw = results.get("sigma_sweep")
+    if sw:
+        pts = sorted(sw["points"].items(), key=lambda kv: float(kv[0]))
+        gaps = [abs(p["average_online_auc"]["mean"] - 0.5) for _, p in pts]
+        ours = "; ".join(f"σ = {k}: AUC {p['average_online_auc']['mean']:.3f}, accuracy {p['accuracy']['mean']:.3f}" for k, p in pts)
+        lo, hi = pts[0][1]["average_online_auc"], pts[-1][1]["average_online_auc"]
+        restored = not _distinguishable(hi["mean"], hi["std"], hi["n"]) and _distinguishable(lo["mean"], lo["std"], lo["n"])
+        rows.append(Row(f"privacy of the remaining records (more noise) is what protects deleted ones under adaptive "
+                        f"({sw['requester']}) requests", "yes (DP is necessary)", ours,
+                        "agrees" if restored and gaps[-1] < gaps[0] else "not reproduced"))
     # cost
     if "noisy_gd" in rnd and "retrain" in rnd:
         c_n = float(np.mean(rnd["noisy_gd"]["cost"]["mean"][1:]))

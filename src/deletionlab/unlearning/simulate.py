@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from deletionlab.core.jobs import CancelToken, Progress, UserError, check_cancel, no_progress
-from deletionlab.unlearning.attack import FPRS, ShadowStats, metrics
+from deletionlab.unlearning.attack import ShadowStats, metrics
 from deletionlab.unlearning.data import DATASETS, load
 from deletionlab.unlearning.learners import LEARNERS, Hyper, Learner, Release, make
 from deletionlab.unlearning.models import Task, balanced_masks

@@ -105,8 +105,21 @@ def test_results_view_computes_rows():
     cfg = Config(releases=2, per_release=3, shadows=8)
     agg = aggregate(sweep_seeds(cfg, [0, 1], max_workers=1))
     d = asdict(cfg)
-    results = {"requesters": {"random": agg, "confident": agg}, "config": d, "seeds": 2}
+    from deletionlab.unlearning.learners import Hyper
+    from deletionlab.unlearning.simulate import accumulation
+
+    points = {}
+    for sigma in (0.02, 0.3):
+        a = aggregate(sweep_seeds(Config(releases=2, per_release=3, shadows=8, learners=("noisy_gd",), requester="misclassified",
+                                         hyper=Hyper(sigma=sigma)), [0, 1], max_workers=1))["noisy_gd"]
+        points[str(sigma)] = {k: {"mean": a[k]["mean"][-1], "std": a[k]["std"][-1], "n": 2} for k in ("average_online_auc", "accuracy")}
+    results = {"requesters": {"random": agg, "confident": agg}, "config": d, "seeds": 2,
+               "accumulation": accumulation(batch=10, releases=3, shadows=8, seeds=(0, 1)),
+               "sigma_sweep": {"requester": "misclassified", "learner": "noisy_gd", "points": points}}
     view = UnlearningResultsView(results)
-    assert any("caching" in r.claim for r in view.rows)
-    assert any("Noisy-GD" in r.claim for r in view.rows)
+    claims = " ".join(r.claim for r in view.rows)
+    for part in ("caching unlearner leaks", "accumulates", "Noisy-GD keeps", "privacy of the remaining records", "cost"):
+        assert part in claims
     assert all(r.verdict for r in view.rows)
+    imgs = [w for box in view.children[1:] for w in box.children]
+    assert len(imgs) == 2 * 2 + 2 and all(i.value[:4] == b"\x89PNG" for i in imgs)

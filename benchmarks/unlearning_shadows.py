@@ -5,7 +5,7 @@ same regularisation, on the same 64 random halves of one data set, side by side 
 Checks that the two reach equal test accuracy (within 1 point, on each model's held-out half)
 and prints, as its last line, ``speedup: X.XX`` (loop time / batched time; target ≥ 10).
 
-    python benchmarks/unlearning_shadows.py [--dataset breast_cancer] [--models 64] [--repeats 3]
+    python benchmarks/unlearning_shadows.py [--dataset breast_cancer] [--models 64] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dataset", default="breast_cancer")
     ap.add_argument("--models", type=int, default=64)
     ap.add_argument("--lam", type=float, default=1e-3)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args(argv)
 
     from sklearn.linear_model import LogisticRegression

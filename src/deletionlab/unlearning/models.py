@@ -68,6 +68,20 @@ class Task:
         return self.X.shape[0]
 
     @property
+    def outer(self) -> torch.Tensor:
+        """(n, (d+1)²) outer products x̃ x̃ᵀ of the rows (cached; used by Newton's method)."""
+        if getattr(self, "_outer", None) is None:
+            self._outer = (self.X[:, :, None] * self.X[:, None, :]).reshape(self.n, -1)
+        return self._outer
+
+    @property
+    def outer32(self) -> torch.Tensor:
+        """:attr:`outer` in single precision (for approximate Hessians; cached)."""
+        if getattr(self, "_outer32", None) is None:
+            self._outer32 = self.outer.to(torch.float32)
+        return self._outer32
+
+    @property
     def shape(self) -> tuple[int, int]:
         """Parameter shape of one model: (d + 1, C)."""
         return self.X.shape[1], self.Y.shape[1]
@@ -212,43 +226,57 @@ def hessian(task: Task, theta: torch.Tensor, W: torch.Tensor, lam: float) -> tor
         A = (S * W[..., None, None]).permute(0, 2, 3, 1).reshape(M * C * C, -1)  # (M·C·C, n)
     else:
         A, C = W, 1
-    XX = (task.X[:, :, None] * task.X[:, None, :]).reshape(task.n, d1 * d1)
-    H = (A @ XX).reshape(M, C, C, d1, d1).permute(0, 3, 1, 4, 2)  # m, d, a, e, b
+    H = (A @ task.outer).reshape(M, C, C, d1, d1).permute(0, 3, 1, 4, 2)  # m, d, a, e, b
     H = H.reshape(M, d1 * C, d1 * C)
     return H + lam * torch.eye(d1 * C, dtype=H.dtype)
 
 
 def _sigmoid_newton(X: torch.Tensor, t: torch.Tensor, W: torch.Tensor, lam: float, iters: int, tol: float,
-                    cancel: CancelToken | None) -> tuple[torch.Tensor, int]:
+                    cancel: CancelToken | None, w0: torch.Tensor | None = None,
+                    XX: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
     """Newton's method for M binary logistic regressions Σ_n W[m,n] log(1+exp(−s_n wᵀx_n)) + (λ/2)‖w‖²
-    (targets t ∈ {0,1}); returns ((M, d), iterations)."""
+    (targets t ∈ {0,1}), from ``w0`` (default 0); ``XX`` = the rows' outer products x xᵀ, (n, d²)
+    (single precision is enough: it only enters the Hessian).
+    Returns ((M, d), iterations)."""
     M, (n, d) = W.shape[0], X.shape
-    w = torch.zeros(M, d, dtype=X.dtype)
-    XX = (X[:, :, None] * X[:, None, :]).reshape(n, d * d)
+    w = w0.clone() if w0 is not None else torch.zeros(M, d, dtype=X.dtype)
+    if XX is None:
+        XX = (X[:, :, None] * X[:, None, :]).reshape(n, d * d)
     eye = torch.eye(d, dtype=X.dtype)
     sgn = 2 * t - 1
+    XT = X.T.contiguous()
 
-    def loss(w):
-        z = w @ X.T  # M, n
+    def loss(w, z=None):
+        z = w @ XT if z is None else z  # M, n
         return (torch.nn.functional.softplus(-sgn * z) * W).sum(1) + 0.5 * lam * (w * w).sum(1)
 
     ladder = torch.tensor([1.0, 0.5, 0.25, 0.125, 0.0625, 0.0], dtype=X.dtype)
+    XX32 = XX if XX.dtype == torch.float32 else XX.to(torch.float32)
     it = 0
+    z = w @ XT
+    cur = loss(w, z)
     for it in range(1, iters + 1):
         check_cancel(cancel)
-        p = torch.sigmoid(w @ X.T)
+        p = torch.sigmoid(z)
         g = (W * (p - t)) @ X + lam * w
         if float(g.norm(dim=1).max()) < tol:
             break
-        H = ((W * p * (1 - p)) @ XX).reshape(M, d, d) + lam * eye
+        # the Hessian's big GEMM in single precision: Newton only needs an approximate Hessian
+        # (the gradient, which decides the minimiser, stays in double precision)
+        H = ((W * p * (1 - p)).to(torch.float32) @ XX32).to(X.dtype).reshape(M, d, d) + lam * eye
         delta = torch.linalg.solve(H, g)
         full = w - delta
-        if bool((loss(full) <= loss(w)).all()):
-            w = full
+        z_full = full @ XT
+        new = loss(full, z_full)
+        if bool((new <= cur).all()):
+            w, z, cur = full, z_full, new
             continue
         cands = w[None] - ladder[:, None, None] * delta[None]
-        best = torch.stack([loss(c) for c in cands]).argmin(0)
+        losses = torch.stack([loss(c) for c in cands])
+        best = losses.argmin(0)
         w = cands[best, torch.arange(M)]
+        z = w @ XT
+        cur = losses[best, torch.arange(M)]
     return w, it
 
 
@@ -261,7 +289,8 @@ def newton(task: Task, theta: torch.Tensor, W: torch.Tensor, *, lam: float, iter
     where w is the binary (sigmoid) logistic regression with penalty (λ/4)‖w‖² -- that smaller
     problem is solved instead (same answer, a quarter of the Hessian)."""
     if task.kind == "logistic" and task.shape[1] == 2:
-        w, it = _sigmoid_newton(task.X, task.Y[:, 1], W, lam / 2, iters, tol, cancel)
+        w0 = theta[..., 1] - theta[..., 0]
+        w, it = _sigmoid_newton(task.X, task.Y[:, 1], W, lam / 2, iters, tol, cancel, w0=w0, XX=task.outer32)
         theta = torch.stack([-w / 2, w / 2], dim=-1)
         check_finite(theta)
         return theta, it
@@ -296,9 +325,20 @@ def fit_exact(task: Task, masks: np.ndarray, *, lam: float, steps: int = 300, et
     runs ``steps`` accelerated gradient steps (multi-class digits). With ``return_iters`` the
     result is (θ, iterations)."""
     W = task.weights(masks)
-    theta = theta0.clone() if theta0 is not None else torch.zeros(W.shape[0], *task.shape, dtype=DTYPE)
     p = task.shape[0] * task.shape[1]
-    if method == "newton" or (method == "auto" and p <= NEWTON_MAX_PARAMS):
+    use_newton = method == "newton" or (method == "auto" and p <= NEWTON_MAX_PARAMS)
+    if theta0 is not None:
+        theta = theta0.clone()
+    elif use_newton and W.shape[0] > 2:
+        # warm start: every model of a large batch starts from the model of the pooled data, which
+        # is close to all of them (shadow models differ in half of their records), so Newton needs
+        # about half as many iterations; the minimisers are the same
+        pooled = W.mean(0, keepdim=True)
+        theta = newton(task, torch.zeros(1, *task.shape, dtype=DTYPE), pooled / pooled.sum(), lam=lam, cancel=cancel)[0]
+        theta = theta.expand(W.shape[0], *task.shape).clone()
+    else:
+        theta = torch.zeros(W.shape[0], *task.shape, dtype=DTYPE)
+    if use_newton:
         theta, it = newton(task, theta, W, lam=lam, cancel=cancel)
     else:
         eta = eta or 1.0 / (task.smoothness + lam)

@@ -301,7 +301,8 @@ class LinePlot(W.Image):
 
     def draw(self, series: Sequence[dict], hlines: Sequence[tuple[float, str]] = (), right: Sequence[dict] = (),
              bars: dict | None = None, ylim: tuple[float, float] | None = None, right_label: str = "",
-             xscale: str | None = None, yscale: str | None = None, xlim: tuple[float, float] | None = None) -> None:
+             xscale: str | None = None, yscale: str | None = None, xlim: tuple[float, float] | None = None,
+             legend_loc: str = "best") -> None:
         """``series``: dicts with x, y, label and optional style (``"o-"``, ``"--"``); ``right``:
         series on a second y axis; ``bars``: {categories, groups: {name: (values, errors)}}."""
         import matplotlib
@@ -335,13 +336,17 @@ class LinePlot(W.Image):
             ax2.set_ylabel(right_label, fontsize=9)
             h1, l1 = ax.get_legend_handles_labels()
             h2, l2 = ax2.get_legend_handles_labels()
-            ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="best")
+            ax.legend(h1 + h2, l1 + l2, fontsize=8, loc=legend_loc)
         elif any(s.get("label") for s in series) or bars:
-            ax.legend(fontsize=8, loc="best")
+            ax.legend(fontsize=8, loc=legend_loc)
         if ylim:
             ax.set_ylim(*ylim)
         if xscale:
             ax.set_xscale(xscale)
+            if xscale == "log":
+                from matplotlib.ticker import NullFormatter
+
+                ax.xaxis.set_minor_formatter(NullFormatter())
         if yscale:
             ax.set_yscale(yscale)
         if xlim:

@@ -207,7 +207,7 @@ class UnlearningExplorer(StudyRoot):
                     series.append(dict(x=f[ok].tolist(), y=t[ok].tolist(), style=style, color=COLORS.get(key),
                                        label=f"{run_.label} ({'avg' if 'average' in att else 'single'})"))
         series.append(dict(x=[1e-3, 1], y=[1e-3, 1], style=":", color="grey", label="chance"))
-        self.roc.draw(series, xscale="log", yscale="log", xlim=(1e-3, 1), ylim=(1e-3, 1.05))
+        self.roc.draw(series, xscale="log", yscale="log", xlim=(1e-3, 1), ylim=(1e-3, 1.05), legend_loc="lower right")
 
     def _draw_utility(self) -> None:
         acc, cost, pts = [], [], []
@@ -344,13 +344,19 @@ class UnlearningResultsView(W.VBox):
         acc = results.get("accumulation")
         if acc:
             fig = LinePlot("one deleted batch, later releases: averaging accumulates", "releases since the deletion",
-                           "LiRA AUC (deleted batch)", width=6.0, height=3.4)
+                           "LiRA AUC (deleted batch)", width=6.0, height=3.8)
             series = []
             for key, e in acc.items():
                 xs = list(range(1, len(e["average"]["mean"]) + 1))
-                series.append(dict(x=xs, y=e["average"]["mean"], label=f"{e['label']}: average of releases", color=COLORS.get(key), style="-"))
-                series.append(dict(x=xs, y=e["single"]["mean"], label=f"{e['label']}: one release", color=COLORS.get(key), style=":"))
-            fig.draw(series, hlines=[(0.5, "chance")])
+                same = np.allclose(e["average"]["mean"], e["single"]["mean"])
+                series.append(dict(x=xs, y=e["average"]["mean"], color=COLORS.get(key), style="-",
+                                   label=f"{e['label']}" + ("" if same else ": average of releases")))
+                if not same:  # a learner whose releases repeat has one curve
+                    series.append(dict(x=xs, y=e["single"]["mean"], label=f"{e['label']}: one release", color=COLORS.get(key), style=":"))
+            ys = [v for ser in series for v in ser["y"]]
+            lo, hi = min(ys), max(ys)
+            fig.draw(series, hlines=[(0.5, "chance")], legend_loc="lower right",
+                     ylim=(min(lo, 0.5) - 0.5 * (hi - min(lo, 0.5)), hi + 0.01))
             fig.add_class("dl-accumulation")
             plots.insert(0, fig)
         sw = results.get("sigma_sweep")
@@ -360,7 +366,7 @@ class UnlearningResultsView(W.VBox):
             fig = LinePlot(f"Noisy-GD, {sw['requester']} requests: noise σ", "σ", "LiRA AUC (deleted)", width=4.4, height=3.0)
             fig.draw([dict(x=xs, y=[p["average_online_auc"]["mean"] for _, p in pts], label="AUC (average attack)", color="tab:purple")],
                      hlines=[(0.5, "chance")], right=[dict(x=xs, y=[p["accuracy"]["mean"] for _, p in pts], label="accuracy")],
-                     right_label="accuracy", xscale="log")
+                     right_label="accuracy", legend_loc="lower center")
             plots.insert(1, fig)
         grid = [W.HBox(plots[i:i + 2]) for i in range(0, len(plots), 2)]
         super().__init__([head, *grid])

@@ -123,3 +123,15 @@ def test_results_view_computes_rows():
     assert all(r.verdict for r in view.rows)
     imgs = [w for box in view.children[1:] for w in box.children]
     assert len(imgs) == 2 * 2 + 2 and all(i.value[:4] == b"\x89PNG" for i in imgs)
+
+
+def test_mlp_model_choice_runs_and_is_flagged():
+    ex = small(UnlearningExplorer(sync=True))
+    ex.model.value = "mlp"
+    for k, b in ex.learner_boxes.items():
+        b.value = k == "retrain"
+    ex.releases.value = "1"
+    ex.start()
+    assert ex.job.state == "done", ex.job.error
+    assert ex.result.config["model"] == "mlp"
+    assert "not convex" in ex.notice.value

@@ -56,6 +56,9 @@ class UnlearningExplorer(StudyRoot):
         lay = W.Layout(width="250px")
         self.dataset = W.Dropdown(options=[(f"{k} — {v[2]}", k) for k, v in DATASETS.items() if v[1] == "classification"],
                                   value=d["dataset"], description="Data", layout=W.Layout(width="520px"))
+        self.model = W.Dropdown(options=[("logistic regression (convex)", "logistic"),
+                                         ("small MLP, 16 hidden units (non-convex, slower)", "mlp")],
+                                value=defaults.get("model", "logistic"), description="Model", layout=W.Layout(width="420px"))
         self.learner_boxes = {k: W.Checkbox(value=True, description=c.label, indent=False, layout=W.Layout(width="200px"))
                               for k, c in LEARNERS.items()}
         self.requester = W.Dropdown(options=[("random users", "random"), ("adaptive: confidently predicted delete", "confident"),
@@ -112,6 +115,7 @@ class UnlearningExplorer(StudyRoot):
         self.tabs = tabs
         controls = W.VBox([
             self.dataset,
+            self.model,
             W.HBox(list(self.learner_boxes.values())),
             W.HBox([self.requester, self.shadows]),
             W.HBox([self.releases, self.per_release, self.seed]),
@@ -142,7 +146,7 @@ class UnlearningExplorer(StudyRoot):
         learners = tuple(k for k, b in self.learner_boxes.items() if b.value)
         if not learners:
             raise UserError("Tick at least one learner.")
-        cfg = Config(dataset=self.dataset.value, learners=learners, requester=self.requester.value,
+        cfg = Config(dataset=self.dataset.value, model=self.model.value, learners=learners, requester=self.requester.value,
                      releases=_num(self.releases, "Releases", int), per_release=_num(self.per_release, "Deletions per release", int),
                      shadows=int(self.shadows.value), seed=_num(self.seed, "seed", int), hyper=self.hyper())
         cfg.validate()

@@ -216,7 +216,7 @@ class SISA(Learner):
         self.ckpt: list[list[torch.Tensor]] = []
         total = 0.0
         for s in range(h.shards):
-            cps, cost = self._train_shard(s, 0, torch.zeros(1, *self.task.shape, dtype=DTYPE), cancel)
+            cps, cost = self._train_shard(s, 0, self.task.initial(1), cancel)
             self.ckpt.append(cps)
             total += cost
         return self._params(), total
@@ -245,7 +245,7 @@ class SISA(Learner):
             first[s] = min(first.get(s, r), r)
         total = 0.0
         for s, r in first.items():
-            start = self.ckpt[s][r - 1][None] if r > 0 else torch.zeros(1, *self.task.shape, dtype=DTYPE)
+            start = self.ckpt[s][r - 1][None] if r > 0 else self.task.initial(1)
             cps, cost = self._train_shard(s, r, start, cancel)
             self.ckpt[s] = self.ckpt[s][:r] + cps
             total += cost

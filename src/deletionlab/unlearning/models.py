@@ -44,8 +44,12 @@ class Task:
 
     @classmethod
     def from_arrays(cls, X: np.ndarray, y: np.ndarray, kind: str = "logistic", n_classes: int | None = None) -> "Task":
+        if kind == "mlp" and cls is Task:
+            from deletionlab.unlearning.mlp import MLPTask
+
+            return MLPTask.from_arrays(X, y, "logistic", n_classes)
         if kind not in ("logistic", "ridge"):
-            raise UserError(f"Unknown model kind {kind!r}; use 'logistic' or 'ridge'.")
+            raise UserError(f"Unknown model kind {kind!r}; use 'logistic', 'ridge' or 'mlp'.")
         Xt = torch.as_tensor(np.asarray(X), dtype=DTYPE)
         Xb = torch.cat([Xt, torch.ones(len(Xt), 1, dtype=DTYPE)], dim=1)
         if kind == "logistic":
@@ -59,13 +63,17 @@ class Task:
     @classmethod
     def from_dataset(cls, ds, kind: str | None = None) -> "Task":
         kind = kind or ("logistic" if ds.task == "classification" else "ridge")
-        if kind == "logistic" and ds.task != "classification":
+        if kind in ("logistic", "mlp") and ds.task != "classification":
             raise UserError(f"{ds.name} is a regression data set; use the ridge model.")
         return cls.from_arrays(ds.X, ds.y, kind, ds.n_classes or None)
 
     @property
     def n(self) -> int:
         return self.X.shape[0]
+
+    def initial(self, M: int) -> torch.Tensor:
+        """Where training starts: zeros for the convex models (their minimiser does not depend on it)."""
+        return torch.zeros(M, *self.shape, dtype=DTYPE)
 
     @property
     def outer(self) -> torch.Tensor:
@@ -149,13 +157,13 @@ class Task:
         return (ly - other).numpy()
 
     def accuracy(self, theta: torch.Tensor, ids: np.ndarray) -> float:
-        """Accuracy (logistic) or R² (ridge) of one published model -- (d+1, C), or (S, d+1, C)
+        """Accuracy (classifiers) or R² (ridge) of one published model -- (d+1, C), or (S, d+1, C)
         for a sharded one -- on records ``ids``."""
         ids = np.asarray(ids)
         if len(ids) == 0:
             return float("nan")
         sharded = theta.ndim == 3
-        if self.kind == "logistic":
+        if self.kind != "ridge":
             pred = self.log_probs(theta, sharded).argmax(-1).numpy()
             return float((pred[ids] == self.y[ids]).mean())
         pred = self.outputs(theta)
@@ -326,7 +334,7 @@ def fit_exact(task: Task, masks: np.ndarray, *, lam: float, steps: int = 300, et
     result is (θ, iterations)."""
     W = task.weights(masks)
     p = task.shape[0] * task.shape[1]
-    use_newton = method == "newton" or (method == "auto" and p <= NEWTON_MAX_PARAMS)
+    use_newton = task.kind != "mlp" and (method == "newton" or (method == "auto" and p <= NEWTON_MAX_PARAMS))
     if theta0 is not None:
         theta = theta0.clone()
     elif use_newton and W.shape[0] > 2:
@@ -337,7 +345,7 @@ def fit_exact(task: Task, masks: np.ndarray, *, lam: float, steps: int = 300, et
         theta = newton(task, torch.zeros(1, *task.shape, dtype=DTYPE), pooled / pooled.sum(), lam=lam, cancel=cancel)[0]
         theta = theta.expand(W.shape[0], *task.shape).clone()
     else:
-        theta = torch.zeros(W.shape[0], *task.shape, dtype=DTYPE)
+        theta = task.initial(W.shape[0])
     if use_newton:
         theta, it = newton(task, theta, W, lam=lam, cancel=cancel)
     else:

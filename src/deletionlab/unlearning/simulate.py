@@ -64,8 +64,8 @@ REQUESTERS = {"random": request_random, "confident": request_confident, "misclas
 
 @dataclass
 class Config:
-    dataset: str = "breast_cancer"
-    model: str = "logistic"
+    dataset: str = "digits_3v8"
+    model: str = "logistic"  # or "mlp" (one hidden layer; non-convex) or "ridge" (regression data)
     learners: tuple = ("retrain", "sisa", "caching", "noisy_gd")
     requester: str = "random"
     releases: int = 10  # T: releases after the first
@@ -77,6 +77,8 @@ class Config:
     def validate(self) -> None:
         if self.dataset not in DATASETS:
             raise UserError(f"Unknown dataset {self.dataset!r}.")
+        if self.model not in ("logistic", "mlp", "ridge"):
+            raise UserError(f"Unknown model {self.model!r}; choose logistic, mlp or ridge.")
         if self.requester not in REQUESTERS:
             raise UserError(f"Unknown requester {self.requester!r}; choose one of {', '.join(REQUESTERS)}.")
         if not self.learners:
@@ -212,6 +214,9 @@ def run(config: Config | None = None, *, progress: Progress = no_progress, cance
     if n_del >= len(ds.members):
         raise UserError(f"{cfg.releases} releases × {cfg.per_release} deletions = {n_del} requests, but the service "
                         f"holds only {len(ds.members)} records. Ask for fewer.")
+    if cfg.model == "mlp":
+        notes.append("The MLP is not convex: retraining reaches a deterministic point rather than a minimiser, "
+                     "and Noisy-GD's guarantee (and the accounting tab) does not apply to it.")
     if cfg.hyper.sigma == 0 and any(k in ("noisy_gd", "caching") for k in cfg.learners):
         notes.append("σ = 0: Noisy-GD is plain gradient descent and the caching unlearner adds no noise; "
                      "neither has any guarantee (the bound is infinite).")

@@ -1,0 +1,60 @@
+"""The optional small MLP: hand-written back-propagation and clipping, deterministic retraining."""
+
+import numpy as np
+import pytest
+import torch
+
+from deletionlab.unlearning.data import load
+from deletionlab.unlearning.learners import Hyper, make
+from deletionlab.unlearning.mlp import MLPTask
+from deletionlab.unlearning.models import Task, balanced_masks, fit_exact
+from deletionlab.unlearning.simulate import Config, run
+
+
+@pytest.fixture(scope="module")
+def setup():
+    ds = load("digits_3v8")
+    return ds, Task.from_dataset(ds, "mlp")
+
+
+def test_gradient_matches_autograd(setup):
+    ds, task = setup
+    assert isinstance(task, MLPTask)
+    th = task.initial(3) + 0.2 * torch.randn(3, *task.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    W = task.weights(balanced_masks(ds.n, 4, np.random.default_rng(0))[:3])
+    leaf = th.clone().requires_grad_(True)
+    per = -(torch.log_softmax(task.outputs(leaf), -1) * task.Y).sum(-1)
+    (per * W).sum().backward()
+    torch.testing.assert_close(task.gradient(th, W), leaf.grad, atol=1e-12, rtol=1e-9)
+
+
+def test_per_example_clipping_bounds_each_record(setup):
+    ds, task = setup
+    th = task.initial(1) * 3
+    for i in range(0, ds.n, 61):
+        W = torch.zeros(1, ds.n, dtype=torch.float64)
+        W[0, i] = 1.0
+        assert float(task.gradient(th, W, clip=0.05).norm()) <= 0.05 + 1e-12
+        leaf = th.clone().requires_grad_(True)
+        (-(torch.log_softmax(task.outputs(leaf), -1) * task.Y).sum(-1) * W).sum().backward()
+        full = float(leaf.grad.norm())
+        assert float(task.gradient(th, W, clip=1e6).norm()) == pytest.approx(full, rel=1e-9)
+
+
+def test_retrain_is_deterministic_and_learns(setup):
+    ds, task = setup
+    h = Hyper(exact_steps=150)
+    lr = make("retrain", task, h, outsiders=ds.outsiders)
+    lr.fit(ds.members)
+    rel = lr.delete(ds.members[:5])
+    m = np.zeros((1, ds.n), bool)
+    m[0, np.setdiff1d(ds.members, ds.members[:5])] = True
+    torch.testing.assert_close(rel.params, fit_exact(task, m, lam=h.lam, steps=150)[0])
+    assert rel.accuracy > 0.9
+
+
+def test_simulation_with_the_mlp_says_it_is_not_convex():
+    res = run(Config(model="mlp", releases=1, per_release=3, shadows=4, learners=("retrain", "noisy_gd"),
+                     hyper=Hyper(exact_steps=60, k_learn=60, k_unlearn=5)))
+    assert any("not convex" in n for n in res.notes)
+    assert set(res.runs) == {"retrain", "noisy_gd"}

@@ -24,7 +24,7 @@ iterations (a Newton iteration counts like a gradient step; see :func:`.models.f
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -43,7 +43,6 @@ class Release:
     deleted_now: np.ndarray  # ids whose deletion this release answers (empty for the first)
     cost: float  # record-passes spent to make this release
     accuracy: float = float("nan")  # on the never-members
-    notes: dict = field(default_factory=dict)
 
     @property
     def sharded(self) -> bool:

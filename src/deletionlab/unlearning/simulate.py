@@ -138,7 +138,7 @@ class Result:
 ATTACKS = ("single_online", "single_offline", "average_online", "members_online")
 
 
-def _release_json(task, rel: Release) -> dict:
+def _release_json(rel: Release) -> dict:
     return {"t": rel.t, "accuracy": rel.accuracy, "cost": rel.cost, "deleted": [int(i) for i in rel.deleted_now],
             "n_present": int(len(rel.present))}
 
@@ -166,7 +166,7 @@ def attack_learner(task: Task, learner: Learner, shadow: list[torch.Tensor], mas
                 avg_cache[(r0, t)] = (tgt, ShadowStats.fit(sh, masks))
         return avg_cache[(r0, t)]
 
-    out_rel, roc = [_release_json(task, rels[0]) | {"attacks": {}}], {}
+    out_rel, roc = [_release_json(rels[0]) | {"attacks": {}}], {}
     for t in range(1, T + 1):
         check_cancel(cancel)
         gone = np.array([i for i, r in deleted_at.items() if r <= t], dtype=int)
@@ -189,7 +189,7 @@ def attack_learner(task: Task, learner: Learner, shadow: list[torch.Tensor], mas
         att["average_online"] = metrics(np.concatenate(pos), np.concatenate(neg), neg_weight=np.concatenate(wts))
         present = rels[t].present
         att["members_online"] = metrics(st.score(target_single[t][present], present), st.score(target_single[t][outsiders], outsiders))
-        out_rel.append(_release_json(task, rels[t]) | {"attacks": {k: v.to_json() for k, v in att.items()}})
+        out_rel.append(_release_json(rels[t]) | {"attacks": {k: v.to_json() for k, v in att.items()}})
         if t == T:
             roc = {k: {"fpr": v.fpr_curve.tolist(), "tpr": v.tpr_curve.tolist()} for k, v in att.items()}
             scores = []

@@ -121,7 +121,8 @@ def test_results_view_computes_rows():
     for part in ("caching unlearner leaks", "accumulates", "Noisy-GD keeps", "privacy of the remaining records", "cost"):
         assert part in claims
     assert all(r.verdict for r in view.rows)
-    imgs = [w for box in view.children[1:] for w in box.children]
+    assert view.children[-1].value.count("<tr>") == 1 + 2 * 4  # header + requesters × learners
+    imgs = [w for box in view.children[1:-1] for w in box.children]
     assert len(imgs) == 2 * 2 + 2 and all(i.value[:4] == b"\x89PNG" for i in imgs)
 
 

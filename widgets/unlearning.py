@@ -333,6 +333,15 @@ class UnlearningResultsView(W.VBox):
             "<table class='dl-results' style='border-collapse:collapse;margin-top:6px'><tr><th>claim</th><th>paper</th>"
             "<th>ours</th><th>verdict</th></tr>" + table + "</table>")
         head.add_class("dl-results-table")
+        util_rows = "".join(
+            f"<tr><td>{escape(req)}</td><td>{escape(e['label'])}</td><td>{e['accuracy']['mean'][0]:.3f}</td>"
+            f"<td>{e['accuracy']['mean'][-1]:.3f}</td><td>{np.mean(e['cost']['mean'][1:]):,.0f}</td>"
+            f"<td>{e['single_online_auc']['mean'][-1]:.3f}</td><td>{e['members_online_auc']['mean'][-1]:.3f}</td></tr>"
+            for req, entry in results["requesters"].items() for e in entry.values())
+        utility = W.HTML("<h4>Accuracy and cost of the releases (mean over seeds)</h4><table class='dl-table'><tr><th>requests</th>"
+                         "<th>learner</th><th>accuracy, release 0</th><th>accuracy, last release</th><th>record-passes per release</th>"
+                         "<th>AUC deleted, last</th><th>AUC current members, last</th></tr>" + util_rows + "</table>")
+        utility.add_class("dl-utility-table")
         plots = []
         for req, entry in results["requesters"].items():
             for att, name in (("single_online_auc", "one release"), ("average_online_auc", "average since deletion")):
@@ -373,4 +382,4 @@ class UnlearningResultsView(W.VBox):
                      right_label="accuracy", legend_loc="lower center")
             plots.insert(1, fig)
         grid = [W.HBox(plots[i:i + 2]) for i in range(0, len(plots), 2)]
-        super().__init__([head, *grid])
+        super().__init__([head, *grid, utility])

@@ -72,8 +72,10 @@ def compare(summary: dict) -> list[Row]:
     rev = summary.get("reverse")
     if rev:
         best = max(range(len(rev["ends"])), key=lambda i: rev["appeared"][i])
+        ends = ", ".join(str(k) for k in rev["ends"])
         rows.append(Row("reverse activation: a negative prompt only in early steps makes its object appear", "happens (examples)",
-                        f"{rev['appeared'][best]:.0%} with the negative in [0, {rev['ends'][best]}) vs {rev['baseline']:.0%} without it (n={rev['n']})",
+                        f"at most {rev['appeared'][best]:.0%} (window [0, {rev['ends'][best]})) over the windows [0, k), k = {ends}, "
+                        f"vs {rev['baseline']:.0%} without it (n={rev['n']})",
                         "agrees" if rev["appeared"][best] > rev["baseline"] + 0.05 else "not reproduced"))
     named = summary.get("curve_named")
     if named:

@@ -33,6 +33,9 @@ def test_run_fills_every_view(explorer):
     rid = ex.deleted_list.options[5][1]
     ex.deleted_list.value = rid
     assert f"record {rid}" in ex.record_view.value and "<img" in ex.record_view.value
+    from deletionlab.unlearning.data import load
+
+    assert f"class {'38'[int(load('digits_3v8').y[rid])]}" in ex.record_view.value
 
 
 def test_switching_attack_redraws(explorer):

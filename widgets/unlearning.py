@@ -252,14 +252,18 @@ class UnlearningExplorer(StudyRoot):
             "<div class='dl-muted'>LiRA score = log-likelihood ratio IN vs OUT; above 0 looks like a member.</div>")
 
     def _digit_html(self, rid: int) -> str:
-        from deletionlab.unlearning.data import load
+        """The record's raw 8×8 image and its class (the labels are loaded once per data set)."""
+        from deletionlab.unlearning.data import load, raw_images
 
-        ds = load(self.result.dataset, seed=self.result.config["seed"])
-        img = ds.X[rid].reshape(8, 8)
         from .common import colorize, png_data_uri, upscale
 
-        rgb = colorize(img, float(img.min()), float(img.max()), "gray_r")
-        return f"<img src='{png_data_uri(upscale(rgb, 8))}' width=64 height=64 style='image-rendering:pixelated'> label {ds.y[rid]}"
+        name = self.result.dataset
+        if getattr(self, "_labels", (None,))[0] != name:
+            self._labels = (name, load(name, seed=self.result.config["seed"]).y)
+        y = int(self._labels[1][rid])
+        text = {"digits_3v8": ("3", "8"), "digits_odd": ("even", "odd")}.get(name, [str(k) for k in range(10)])[y]
+        rgb = colorize(raw_images(name)[rid], 0.0, 16.0, "gray_r")
+        return f"<img src='{png_data_uri(upscale(rgb, 8))}' width=64 height=64 style='image-rendering:pixelated'> class {text}"
 
     # -- accounting -------------------------------------------------------------------------------
     def start_accounting(self) -> None:

@@ -19,6 +19,7 @@ outsiders alike), as in LiRA.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -110,3 +111,20 @@ def load(name: str = "breast_cancer", *, seed: int = 0, member_fraction: float =
         y = y % 2
     return prepare(X, y, name=name, task=task, member_fraction=member_fraction, seed=seed,
                    description=desc)
+
+
+@lru_cache(maxsize=4)
+def raw_images(name: str) -> np.ndarray | None:
+    """The unscaled 8×8 pixel images of a digits data set in record order (None for the others);
+    for showing a record, not for training."""
+    if not name.startswith("digits"):
+        return None
+    import sklearn.datasets as skd
+
+    raw = skd.load_digits()
+    images, y = raw.images, raw.target
+    if name == "digits_3v8":
+        images = images[np.isin(y, (3, 8))]
+    images = images.copy()
+    images.setflags(write=False)
+    return images

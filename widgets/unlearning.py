@@ -188,6 +188,7 @@ class UnlearningExplorer(StudyRoot):
         rows = "".join(
             f"<tr><td>{escape(res.runs[k].label)}</td><td>{r['accuracy']:.3f}</td>"
             f"<td>{r['attacks']['single_online']['auc']:.3f}</td><td>{r['attacks']['average_online']['auc']:.3f}</td>"
+            f"<td>{r['attacks']['single_online']['tpr']['0.001']:.3f}</td>"
             f"<td>{r['attacks']['single_online']['tpr']['0.01']:.3f}</td><td>{r['attacks']['members_online']['auc']:.3f}</td>"
             f"<td>{np.mean([x['cost'] for x in res.runs[k].releases[1:]]):,.0f}</td></tr>"
             for k, r in last.items()
@@ -196,9 +197,10 @@ class UnlearningExplorer(StudyRoot):
         self.summary.value = (
             f"<div class='dl-muted'>{escape(res.dataset)}: {res.n_members} records in the service, {res.n_outsiders} never-members; "
             f"{n_pos} deleted by release {res.config['releases']}; {res.config['shadows']} shadow models per learner; "
-            f"{res.seconds:.1f} s. With {res.n_outsiders} negatives the smallest resolvable FPR is {1 / res.n_outsiders:.2%}.</div>"
+            f"{res.seconds:.1f} s. With {res.n_outsiders} negatives the smallest resolvable FPR is {1 / res.n_outsiders:.2%}"
+            f"{' (so TPR@0.1% is the TPR at zero false positives)' if res.n_outsiders < 1000 else ''}.</div>"
             "<table class='dl-table'><tr><th>learner</th><th>accuracy</th><th>AUC single</th><th>AUC average</th>"
-            "<th>TPR@1%</th><th>AUC members</th><th>cost/release</th></tr>" + rows + "</table>")
+            "<th>TPR@0.1%</th><th>TPR@1%</th><th>AUC members</th><th>cost/release</th></tr>" + rows + "</table>")
 
     def _draw_roc(self) -> None:
         series = []

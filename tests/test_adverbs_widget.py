@@ -16,7 +16,7 @@ def small_loader():
 
 def test_typing_text_highlights_and_augments(small_loader):
     w = AdverbExplorer(sync=True, loader=small_loader)
-    assert {"dl-root", "dl-adverbs"} <= set(w._dom_classes) and w.job.state == "done"
+    assert {"dl-root", "dl-adverbs"} <= set(w._dom_classes) and w.job.state == "finished"
     w.text.value = "She quickly finished and honestly never looked back."
     ins = w.inspection
     assert {t.text for t in ins.tokens if t.status == "deleted"} >= {"quickly", "honestly"}
@@ -35,9 +35,9 @@ def test_bad_input_is_a_sentence(small_loader):
         assert w.job.state == "error" and msg in w.job.error_line.value
     assert w.inspection is good  # nothing lost
     w.text.value = "The cat sat on the mat."
-    assert w.job.state == "done" and "No adverbs" in w.notice.value
+    assert w.job.state == "finished" and "No adverbs" in w.notice.value
     w.text.value = "🚗🚗🚗 東京 Très vite! It really works 🙂"
-    assert w.job.state == "done" and w.inspection.methods[0].changed
+    assert w.job.state == "finished" and w.inspection.methods[0].changed
 
 
 def test_random_example_coverage_and_experiment(small_loader):
@@ -46,10 +46,10 @@ def test_random_example_coverage_and_experiment(small_loader):
     assert w.text.value.startswith(("I ", "The "))
     w.coverage_n.value = 100
     w.coverage_button.click()
-    assert w.data_job.state == "done" and w.dataset_coverage.share_with_adverb > 0.9
+    assert w.data_job.state == "finished" and w.dataset_coverage.share_with_adverb > 0.9
     assert "most deleted" in w.coverage_view.value
     w.exp_train.value, w.exp_test.value, w.exp_seeds.value = 100, 50, 2
     w.exp_button.click()
-    assert w.exp_job.state == "done", w.exp_job.error
+    assert w.exp_job.state == "finished", w.exp_job.error
     assert w.experiment is not None and len(w.experiment.rows) == 4 * 2 * 5
     assert "gain vs none" in w.exp_table.value and len(w.exp_plot.value) > 1000

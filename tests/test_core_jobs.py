@@ -5,8 +5,10 @@ import time
 
 import pytest
 
-from deletionlab.core import CancelToken, Cancelled, JobRunner, MissingAsset, UserError, check_cancel, user_message
-from deletionlab.core.jobs import CANCELLED, DONE, ERROR
+from deletionlab.core import Cancelled, CancelToken, JobRunner, MissingAsset, UserError, check_cancel, user_message
+from deletionlab.core.jobs import JobStatus
+
+CANCELLED, DONE, ERROR = JobStatus.CANCELLED, JobStatus.FINISHED, JobStatus.ERROR
 
 
 def counting(n, delay=0.0, progress=None, cancel=None):

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from deletionlab.core import CancelToken, Cancelled, grid_points, sweep
+from deletionlab.core import Cancelled, CancelToken, grid_points, sweep
 
 
 def test_grid_points_is_the_cartesian_product_in_order():

@@ -45,5 +45,6 @@ def test_science_layer_source_has_no_ui_imports():
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            offenders += [f"{py.relative_to(root)}: {n}" for n in names if n.split(".")[0] in ("ipywidgets", "IPython", "ipympl", "anywidget")]
+            ui = ("ipywidgets", "IPython", "ipympl", "anywidget")
+            offenders += [f"{py.relative_to(root)}: {n}" for n in names if n.split(".")[0] in ui]
     assert offenders == []

@@ -13,12 +13,12 @@ def make(tiny_pipe, **kw):
 
 def test_moving_the_start_step_changes_the_image_from_the_cached_trunk(tiny_pipe):
     w = make(tiny_pipe)
-    assert w.job.state == "done" and w.result is not None
+    assert w.job.state == "finished" and w.result is not None
     assert {"dl-root", "dl-negprompt"} <= set(w._dom_classes)
     first = w.result
     img0 = first.result.copy()
     w.start.value = 5
-    assert w.job.state == "done"
+    assert w.job.state == "finished"
     assert w.result.run.unet_calls == 8 - 5  # only the suffix was computed
     assert not np.array_equal(w.result.result, img0)
     np.testing.assert_array_equal(w.result.reference, first.reference)  # the run without negative is unchanged
@@ -43,13 +43,13 @@ def test_word_picker_attention_and_cancellation_views(tiny_pipe):
 def test_negative_toggle_and_sweep(tiny_pipe):
     w = make(tiny_pipe)
     w.negative_on.value = False
-    assert w.job.state == "done" and not w.result.has_negative
+    assert w.job.state == "finished" and not w.result.has_negative
     assert "Switch a negative prompt on" in w.export_box.value
     w.sweep_button.click()
     assert w.job.state == "error" and "negative prompt" in w.job.error_line.value
     w.negative_on.value = True
     w.sweep_button.click()
-    assert w.job.state == "done" and w.sweep is not None and len(w.sweep.images) == len(w.sweep.starts) == 8
+    assert w.job.state == "finished" and w.sweep is not None and len(w.sweep.images) == len(w.sweep.starts) == 8
     assert len(w.sweep_fig.value) > 1000 and w.sweep_fig.series is not None
 
 
@@ -64,14 +64,14 @@ def test_bad_input_gets_a_sentence_and_breaks_nothing(tiny_pipe):
     w.steps.value = 10_000
     assert "between 1 and" in w.job.error_line.value and w.result is not None
     w.steps.value = 8
-    assert w.job.state == "done"
+    assert w.job.state == "finished"
     w.start.value, w.end.value = 6, 2
     assert "after the end step" in w.job.error_line.value
     w.end.value = 8
     w.negative.value = "a red circle above a blue square"
-    assert w.job.state == "done" and "equals the prompt" in w.notice.value
+    assert w.job.state == "finished" and "equals the prompt" in w.notice.value
     w.prompt.value = "a purple dog 🐕 sitting"
-    assert w.job.state == "done" and "never saw" in w.notice.value and "purple" in w.notice.value
+    assert w.job.state == "finished" and "never saw" in w.notice.value and "purple" in w.notice.value
 
 
 def test_model_chooser_lists_only_known_checkpoints(tiny_pipe, tiny_model_dir, tmp_path):
@@ -79,11 +79,11 @@ def test_model_chooser_lists_only_known_checkpoints(tiny_pipe, tiny_model_dir, t
     bad.mkdir()
     w = NegativePromptExplorer(pipe=tiny_pipe, sync=True, steps=6,
                                checkpoints=[Checkpoint("tiny", tiny_model_dir), Checkpoint("broken", bad)])
-    assert w.job.state == "done"
+    assert w.job.state == "finished"
     w.model.value = str(bad)
     assert w.job.state == "error" and "no model_index.json" in w.job.error_line.value
     w.model.value = str(tiny_model_dir)
-    assert w.job.state == "done"
+    assert w.job.state == "finished"
 
 
 def test_shipped_model_default_demo_removes_the_square_and_late_start_keeps_it():
@@ -92,7 +92,7 @@ def test_shipped_model_default_demo_removes_the_square_and_late_start_keeps_it()
     from deletionlab.negprompt import detect
 
     w = NegativePromptExplorer(sync=True)  # the shipped model and the notebook's defaults
-    assert w.job.state == "done", w.job.error
+    assert w.job.state == "finished", w.job.error
     ex = w.result
     assert detect.present(ex.reference, "blue", "square") and detect.present(ex.reference, "red", "circle")
     assert not detect.present(ex.result, "blue", "square")

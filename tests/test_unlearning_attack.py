@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from deletionlab.core.jobs import CancelToken, Cancelled, UserError
+from deletionlab.core.jobs import Cancelled, CancelToken, UserError
 from deletionlab.unlearning.accounting import exact_ridge_divergence, gaussian_renyi, noisy_gd_bound, ridge_lipschitz
 from deletionlab.unlearning.attack import ShadowStats, metrics
 from deletionlab.unlearning.data import load

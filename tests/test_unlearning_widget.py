@@ -16,7 +16,7 @@ def small(ex: UnlearningExplorer) -> UnlearningExplorer:
 def explorer():
     ex = small(UnlearningExplorer(sync=True))
     ex.start()
-    assert ex.job.state == "done", ex.job.error
+    assert ex.job.state == "finished", ex.job.error
     return ex
 
 
@@ -81,7 +81,7 @@ def test_sigma_zero_is_explained():
         b.value = k == "noisy_gd"
     ex.sigma.value = "0"
     ex.start()
-    assert ex.job.state == "done"
+    assert ex.job.state == "finished"
     assert "σ = 0" in ex.notice.value
     ex.start_accounting()
     assert "σ = 0" in ex.account_job.error
@@ -90,7 +90,7 @@ def test_sigma_zero_is_explained():
 def test_accounting_tab(explorer):
     explorer.k_unlearn.value = "10"
     explorer.start_accounting()
-    assert explorer.account_job.state == "done", explorer.account_job.error
+    assert explorer.account_job.state == "finished", explorer.account_job.error
     assert explorer.account_plot.value[:4] == b"\x89PNG"
     assert "exact divergence" in explorer.account_text.value
     ys = explorer.account_plot.series[0]["y"]
@@ -102,8 +102,9 @@ def test_accounting_tab(explorer):
 
 
 def test_results_view_computes_rows():
-    from deletionlab.unlearning.simulate import Config, aggregate, sweep_seeds
     from dataclasses import asdict
+
+    from deletionlab.unlearning.simulate import Config, aggregate, sweep_seeds
 
     cfg = Config(releases=2, per_release=3, shadows=8)
     agg = aggregate(sweep_seeds(cfg, [0, 1], max_workers=1))
@@ -136,6 +137,6 @@ def test_mlp_model_choice_runs_and_is_flagged():
         b.value = k == "retrain"
     ex.releases.value = "1"
     ex.start()
-    assert ex.job.state == "done", ex.job.error
+    assert ex.job.state == "finished", ex.job.error
     assert ex.result.config["model"] == "mlp"
     assert "not convex" in ex.notice.value

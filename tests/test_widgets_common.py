@@ -31,7 +31,7 @@ def test_jobbar_runs_a_job_and_shows_progress():
     bar.run(loop, 4, 0.02, on_result=got.append, name="Counting")
     assert bar.state == "running" and not bar.cancel_button.disabled
     assert bar.wait(5)
-    assert got == [4] and bar.state == "done"
+    assert got == [4] and bar.state == "finished"
     assert bar.progress.value == 1.0 and bar.cancel_button.disabled
     assert "Counting" in bar.status.value and bar.error_line.value == ""
 
@@ -60,7 +60,7 @@ def test_jobbar_failing_job_shows_the_error_line():
     assert "Traceback" in bar.last_traceback
     # the next good job clears the error line
     bar.run(loop, 1, 0.0)
-    assert bar.wait(5) and bar.error_line.value == "" and bar.state == "done"
+    assert bar.wait(5) and bar.error_line.value == "" and bar.state == "finished"
 
 
 def test_jobbar_latest_request_wins_in_the_view():
@@ -129,3 +129,43 @@ def test_image_strip_heatmap_grid_and_line_plot_draw():
     assert plot.value[:4] == b"\x89PNG" and plot.series[0]["label"] == "curve"
     plot.draw([], bars={"categories": ["a", "b"], "groups": {"g": ([1.0, None], [0.1, None])}})
     assert len(plot.value) > 1000
+
+
+def test_jobbar_attempt_shows_a_user_error_and_clears_it_on_success():
+    bar = JobBar(sync=True)
+
+    def parse(text):
+        if not text.strip():
+            raise UserError("The prompt is empty: type a few words.")
+        return text.strip()
+
+    assert bar.attempt(parse, "   ") is None
+    assert bar.state == "error" and "prompt is empty" in bar.error_line.value
+    assert bar.attempt(parse, " cat ") == "cat" and bar.error_line.value == "" and bar.error == ""
+
+
+def test_jobbar_on_error_callback_is_per_job_and_a_failing_view_is_a_sentence():
+    bar = JobBar(sync=True)
+    seen = []
+
+    def broken(progress=None, cancel=None):
+        raise UserError("No such record: 42.")
+
+    bar.run(broken, on_error=seen.append)
+    assert seen == ["No such record: 42."] and bar.state == "error"
+    bar.run(loop, 1, 0.0, on_result=lambda r: 1 / 0)  # the view fails to draw
+    assert bar.state == "error" and "ZeroDivisionError" in bar.error_line.value
+    bar.run(loop, 1, 0.0, on_result=seen.append)  # and the bar still works
+    assert bar.state == "finished" and seen[-1] == 1 and bar.runner.current.on_result is not None
+
+
+def test_claims_table_and_source_line_escape_and_show_every_row():
+    from deletionlab.core.report import Row
+    from deletionlab.widgets import claims_table, source_line
+
+    rows = [Row("a <b> claim", "yes", "0.5 ± 0.1", "agrees"), Row("second", "no", "n/a", "disagrees")]
+    html = claims_table(rows)
+    assert html.count("<tr>") == 3 and "&lt;b&gt;" in html and "<b>disagrees</b>" in html
+    line = source_line({"command": "python scripts/x_experiment.py --seeds 3", "date": "2026-11-30 10:00"})
+    assert "scripts/x_experiment.py --seeds 3" in line and "2026-11-30" in line
+    assert "live run" in source_line(None)

@@ -9,7 +9,6 @@ progress, cancel, a results table and a plot. All heavy work runs in background 
 
 from __future__ import annotations
 
-
 import ipywidgets as W
 import numpy as np
 import traitlets as T

@@ -1,11 +1,15 @@
-"""Parts every study's widget is built from: a job bar, a root box, an image strip, a heat-map grid.
+"""Parts every study's widget is built from: a job bar, a root box, static views, claims tables.
 
 * :class:`JobBar` -- progress bar, status line, cancel button and error line wired to a
-  :class:`deletionlab.core.JobRunner` (one job at a time, the latest request wins).
+  :class:`deletionlab.core.JobRunner` (one job at a time, the latest request wins); its ``state``
+  mirrors :class:`deletionlab.core.JobStatus` ("idle" before the first job). ``JobBar.attempt``
+  is the one place a widget turns bad input into a sentence on the error line.
 * :class:`StudyRoot` -- base of each study's root widget; adds the CSS classes ``dl-root`` and
   ``dl-<study>`` (browser tests find dashboards by them) and a notice line.
 * :class:`ImageStrip`, :class:`HeatmapGrid` and :class:`LinePlot` -- static views: HTML with PNG
-  tiles, and matplotlib charts rendered to PNG. Plotly ``FigureWidget`` and ipympl were both tried
+  tiles, and matplotlib charts rendered to PNG.
+* :func:`claims_table` and :func:`source_line` -- the "paper vs ours" table of every study's
+  results view and the line that says which script made the numbers. Plotly ``FigureWidget`` and ipympl were both tried
   under Voila (``tests/test_browser.py::test_plot_backends_render``) and both render; on a full
   dashboard plotly's FigureWidget (a 5 MB ES module per figure, a 2 s initialisation timeout in
   anywidget) failed under load, so dashboards use these light views (``docs/decisions.md``).
@@ -16,13 +20,15 @@ from __future__ import annotations
 import html
 import logging
 import traceback
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import ipywidgets as W
 import numpy as np
 import traitlets as T
 
-from deletionlab.core.jobs import CANCELLED, DONE, ERROR, Job, JobRunner, user_message
+from deletionlab.core.jobs import Job, JobRunner, JobStatus, UserError, user_message
+from deletionlab.core.report import Row
 
 log = logging.getLogger("deletionlab.widgets")
 
@@ -53,8 +59,9 @@ class JobBar(W.VBox):
 
     ``bar.run(fn, *args, on_result=callback, **kwargs)`` starts ``fn(*args, progress=..., cancel=...,
     **kwargs)``; a job still running is cancelled first. ``on_result(result)`` is called when the
-    job finishes, ``on_error(message)`` when it fails. ``state`` is one of idle / running / done /
-    cancelled / error. ``sync=True`` runs jobs in the calling thread (tests).
+    job finishes, ``on_error(message)`` when it fails (both stored on the job). ``state`` is "idle"
+    before the first job, then the :class:`JobStatus` value of the latest one (pending, running,
+    finished, error, cancelled). ``sync=True`` runs jobs in the calling thread (tests).
     """
 
     state = T.Unicode("idle")
@@ -71,7 +78,6 @@ class JobBar(W.VBox):
         self.error_line = W.HTML("")
         self.error_line.add_class("dl-error")
         self.last_traceback: str | None = None
-        self._callbacks: dict[int, tuple[Callable | None, Callable | None]] = {}
         self.runner = JobRunner(on_progress=self._on_progress, on_done=self._on_done, sync=sync)
         self.cancel_button.on_click(lambda _: self.cancel())
         super().__init__(
@@ -91,20 +97,29 @@ class JobBar(W.VBox):
         **kwargs: Any,
     ) -> Job:
         """Start a job (cancelling the one still running); see the class docstring."""
-        self.error = ""
-        self.error_line.value = ""
-        self.state = "running"
+        self.clear_error()
+        self.state = JobStatus.RUNNING.value
         self.progress.value = 0.0
         self.progress.bar_style = "info"
         self.cancel_button.disabled = False
-        self.status.value = escape((name or "Working") + "…")
+        name = name or getattr(fn, "__name__", "job")
+        self.status.value = escape(name + "…")
+        return self.runner.submit(fn, *args, name=name, on_result=on_result, on_error=on_error, **kwargs)
 
-        def job_fn(*a: Any, progress, cancel, **kw: Any):
-            return fn(*a, progress=progress, cancel=cancel, **kw)
+    def attempt(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Clear the error line and call ``fn``; a :class:`UserError` it raises is shown as the
+        error line (one sentence) and ``None`` is returned. The way widgets check their inputs::
 
-        job_fn.__name__ = name or getattr(fn, "__name__", "job")
-        job_fn.callbacks = (on_result, on_error)  # read back in _on_done for this very job
-        return self.runner.submit(job_fn, *args, name=job_fn.__name__, **kwargs)
+            cfg = self.job.attempt(self.config)
+            if cfg is None:
+                return
+        """
+        self.clear_error()
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            self.show_error(str(exc))
+            return None
 
     def cancel(self) -> None:
         """Ask the running job to stop (it stops at its next check, within a second)."""
@@ -121,7 +136,7 @@ class JobBar(W.VBox):
         self.error = message
         self.error_line.value = "⚠ " + escape(message) if message else ""
         if message:
-            self.state = "error"
+            self.state = JobStatus.ERROR.value
 
     def clear_error(self) -> None:
         self.show_error("")
@@ -134,34 +149,37 @@ class JobBar(W.VBox):
         total = f"{job.done:g}/{job.total:g}" if job.total else ""
         self.status.value = escape(f"{job.name} {total}{note}".strip())
 
+    def _call_view(self, cb: Callable[[Any], None], arg: Any) -> bool:
+        """Call a job's view callback; a view that fails to draw shows a sentence, never kills the UI."""
+        try:
+            cb(arg)
+            return True
+        except Exception as exc:  # noqa: BLE001
+            self.last_traceback = traceback.format_exc()
+            log.error("%s failed:\n%s", getattr(cb, "__name__", "callback"), self.last_traceback)
+            self.show_error(user_message(exc))
+            return False
+
     def _on_done(self, job: Job) -> None:
-        on_result, on_error = getattr(job.fn, "callbacks", (None, None))
         self.cancel_button.disabled = True
         secs = (job.finished or 0) - (job.started or 0)
-        if job.status == DONE:
+        if job.status == JobStatus.FINISHED:
             self.progress.value = 1.0
             self.progress.bar_style = "success"
             self.status.value = escape(f"{job.name}: done in {secs:.1f} s")
-            if on_result is not None:
-                try:
-                    on_result(job.result)
-                except Exception as exc:  # a view that fails to draw must not kill the UI
-                    self.last_traceback = traceback.format_exc()
-                    log.error("on_result failed:\n%s", self.last_traceback)
-                    self.show_error(user_message(exc))
-                    return
-            self.state = "done"
-        elif job.status == CANCELLED:
+            if job.on_result is None or self._call_view(job.on_result, job.result):
+                self.state = JobStatus.FINISHED.value
+        elif job.status == JobStatus.CANCELLED:
             self.progress.bar_style = "warning"
             self.status.value = escape(f"{job.name}: cancelled after {secs:.1f} s")
-            self.state = "cancelled"
-        elif job.status == ERROR:
+            self.state = JobStatus.CANCELLED.value
+        elif job.status == JobStatus.ERROR:
             self.progress.bar_style = "danger"
             self.status.value = escape(f"{job.name}: failed")
             self.last_traceback = job.traceback
             self.show_error(job.error or "Something went wrong.")
-            if on_error is not None:
-                on_error(job.error or "")
+            if job.on_error is not None:
+                self._call_view(job.on_error, job.error or "")
 
 
 class StudyRoot(W.VBox):
@@ -278,7 +296,8 @@ class HeatmapGrid(W.HTML):
             lab = escape(row_labels[r]) if r < len(row_labels) else ""
             cells = "".join(
                 f"<td><img src=\"{png_data_uri(upscale(colorize(m, self.vmin, self.vmax, cm), max(1, self.size // m.shape[0])))}\" "
-                f"style='width:{self.size}px;image-rendering:pixelated;display:block' title='min {np.nanmin(m):.3g}, max {np.nanmax(m):.3g}'></td>"
+                f"style='width:{self.size}px;image-rendering:pixelated;display:block' "
+                f"title='min {np.nanmin(m):.3g}, max {np.nanmax(m):.3g}'></td>"
                 for m in row
             )
             body += f"<tr><td style='font-size:12px;padding-right:6px;text-align:right'>{lab}</td>{cells}</tr>"
@@ -321,7 +340,8 @@ class LinePlot(W.Image):
             width = 0.8 / max(1, len(groups))
             for i, (name, (vals, errs)) in enumerate(groups.items()):
                 xs = np.arange(len(cats)) + (i - (len(groups) - 1) / 2) * width
-                ax.bar(xs, [np.nan if v is None else v for v in vals], width, yerr=[0 if e is None else e for e in errs], label=name, capsize=3)
+                ax.bar(xs, [np.nan if v is None else v for v in vals], width,
+                       yerr=[0 if e is None else e for e in errs], label=name, capsize=3)
             ax.set_xticks(range(len(cats)), cats)
         for s in series:
             ax.plot(s["x"], s["y"], s.get("style", "o-"), label=s.get("label"), markersize=s.get("markersize", 4), color=s.get("color"))
@@ -359,3 +379,24 @@ class LinePlot(W.Image):
         buf = BytesIO()
         fig.savefig(buf, format="png")
         self.value = buf.getvalue()
+
+
+def claims_table(rows: Sequence[Row], css_class: str = "dl-results") -> str:
+    """The "paper vs ours" table of a results view: one row per claim, the verdict in bold."""
+    body = "".join(
+        f"<tr><td style='text-align:left'>{escape(r.claim)}</td><td>{escape(r.paper)}</td><td>{escape(r.ours)}</td>"
+        f"<td><b>{escape(r.verdict)}</b></td></tr>"
+        for r in rows
+    )
+    return (f"<table class='{escape(css_class)}' style='border-collapse:collapse;margin-top:6px'>"
+            "<tr><th style='text-align:left'>claim</th><th>paper</th><th>ours</th><th>verdict</th></tr>"
+            + body + "</table>")
+
+
+def source_line(made_by: dict | None, extra: str = "") -> str:
+    """A muted line naming the script (and date) that made a results file; ``extra`` goes before it."""
+    if made_by:
+        src = f"Source: {escape(made_by.get('command', ''))}" + (f", {escape(made_by['date'])}" if made_by.get("date") else "") + "."
+    else:
+        src = "Source: a live run in this notebook."
+    return f"<div class='dl-muted'>{escape(extra) + ' ' if extra else ''}{src}</div>"

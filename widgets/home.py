@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import ipywidgets as W
 import traitlets as T
@@ -39,8 +40,10 @@ def _thumbnail(s: Study) -> str:
     p = NOTEBOOKS / "thumbnails" / f"{s.key}.png"
     if s.available and p.exists():
         data = base64.b64encode(p.read_bytes()).decode()
-        return f'<img src="data:image/png;base64,{data}" alt="" style="width:100%;height:90px;object-fit:cover;border-radius:4px;image-rendering:pixelated">'
-    return '<div style="width:100%;height:90px;border-radius:4px;background:repeating-linear-gradient(45deg,#eee,#eee 8px,#f6f6f6 8px,#f6f6f6 16px)"></div>'
+        return (f'<img src="data:image/png;base64,{data}" alt="" '
+                'style="width:100%;height:90px;object-fit:cover;border-radius:4px;image-rendering:pixelated">')
+    return ('<div style="width:100%;height:90px;border-radius:4px;'
+            'background:repeating-linear-gradient(45deg,#eee,#eee 8px,#f6f6f6 8px,#f6f6f6 16px)"></div>')
 
 
 def card_html(s: Study, voila: bool | None = None) -> str:

@@ -10,20 +10,19 @@ start/end step re-renders from the cached run without the negative prompt (only 
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import ipywidgets as W
 import numpy as np
 import traitlets as T
 
 from deletionlab.core.jobs import UserError
-from deletionlab.negprompt import models
+from deletionlab.negprompt import DEFAULT_GUIDANCE, DEFAULT_STEPS, models
 from deletionlab.negprompt.explore import Exploration, SweepOutcome, explore, removal_sweep
 from deletionlab.negprompt.sampler import MAX_STEPS, Settings
 
 from .common import HeatmapGrid, ImageStrip, JobBar, LinePlot, StudyRoot, escape, png_data_uri, upscale
-
-from deletionlab.negprompt import DEFAULT_GUIDANCE, DEFAULT_STEPS
 
 # the prompt leaves the shape open; with seed 28 the shipped model draws a blue square, which the
 # negative prompt removes when it starts at step 15 or earlier (see the notebook)

@@ -7,7 +7,7 @@ imports ipywidgets or IPython. The user interface lives in :mod:`deletionlab.wid
 
 __version__ = "0.1.0"
 
-STUDIES = ("negprompt", "adverbs", "unlearning", "s3t", "slicegpt", "spacebyte", "s2orbit")
+# the seven studies, their questions and notebooks: deletionlab.catalog.STUDIES
 
 import logging as _logging
 

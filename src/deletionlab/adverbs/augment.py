@@ -19,8 +19,8 @@ double space or a space before a full stop.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 #: guards a user can switch on; each keeps some adverbs from deletion
 NEGATION = frozenset({

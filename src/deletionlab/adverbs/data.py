@@ -50,7 +50,7 @@ class Dataset:
         idx = {c: i for i, c in enumerate(self.classes)}
         return np.array([idx[l] for l in self.labels])
 
-    def sample(self, n: int, seed: int = 0) -> "Dataset":
+    def sample(self, n: int, seed: int = 0) -> Dataset:
         """A class-stratified random subset of n texts (or all)."""
         if n >= len(self):
             return self

@@ -25,7 +25,7 @@ _SUFFIXES = {
     "r": [],
 }
 _lock = threading.Lock()
-_db: "WordNet | None" = None
+_db: WordNet | None = None
 
 
 def wordnet_dir() -> Path:

@@ -13,10 +13,11 @@ from deletionlab.core.assets import (
     require_package,
 )
 from deletionlab.core.jobs import (
-    CancelToken,
     Cancelled,
+    CancelToken,
     Job,
     JobRunner,
+    JobStatus,
     Progress,
     UserError,
     check_cancel,
@@ -26,7 +27,7 @@ from deletionlab.core.jobs import (
 from deletionlab.core.sweeps import client_from_env, grid_points, sweep
 
 __all__ = [
-    "CancelToken", "Cancelled", "Job", "JobRunner", "MissingAsset", "Progress", "UserError",
+    "CancelToken", "Cancelled", "Job", "JobRunner", "JobStatus", "MissingAsset", "Progress", "UserError",
     "asset_path", "check_cancel", "client_from_env", "data_dir", "grid_points", "has_package",
     "hf_cache_dir", "models_dir", "no_progress", "require_package", "sweep", "user_message",
 ]

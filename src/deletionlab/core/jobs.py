@@ -22,8 +22,10 @@ import logging
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from enum import Enum
+from typing import Any, Protocol
 
 log = logging.getLogger("deletionlab.jobs")
 
@@ -92,18 +94,32 @@ def user_message(exc: BaseException) -> str:
     return msg if len(msg) <= 300 else msg[:297] + "..."
 
 
-PENDING, RUNNING, DONE, CANCELLED, ERROR = "pending", "running", "done", "cancelled", "error"
+class JobStatus(str, Enum):
+    """Where a job is in its life. A str, so ``status == "finished"`` also reads naturally."""
+
+    PENDING = "pending"      # submitted, not started yet
+    RUNNING = "running"
+    FINISHED = "finished"    # returned a result
+    ERROR = "error"          # raised; ``Job.error`` holds the sentence for the user
+    CANCELLED = "cancelled"  # stopped at a cancellation check (or superseded)
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass
 class Job:
-    """One run of a function: its status, latest progress, result or error."""
+    """One run of a function: its status, latest progress, result or error.
+
+    ``on_result(result)`` and ``on_error(message)`` belong to this very job: whoever shows the job
+    (e.g. ``deletionlab.widgets.JobBar``) calls them when it finishes.
+    """
 
     fn: Callable[..., Any]
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
     name: str = ""
-    status: str = PENDING
+    status: JobStatus = JobStatus.PENDING
     done: float = 0.0
     total: float = 0.0
     note: str = ""
@@ -113,6 +129,8 @@ class Job:
     started: float | None = None
     finished: float | None = None
     token: CancelToken = field(default_factory=CancelToken)
+    on_result: Callable[[Any], None] | None = field(default=None, repr=False)
+    on_error: Callable[[str], None] | None = field(default=None, repr=False)
     _finished_event: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -120,12 +138,8 @@ class Job:
         return float(self.done) / float(self.total) if self.total else 0.0
 
     @property
-    def finished_ok(self) -> bool:
-        return self.status == DONE
-
-    @property
     def active(self) -> bool:
-        return self.status in (PENDING, RUNNING)
+        return self.status in (JobStatus.PENDING, JobStatus.RUNNING)
 
     def cancel(self) -> None:
         self.token.cancel()
@@ -156,9 +170,21 @@ class JobRunner:
         self.current: Job | None = None
         self.history: list[Job] = []
 
-    def submit(self, fn: Callable[..., Any], *args: Any, name: str = "", **kwargs: Any) -> Job:
-        """Run ``fn(*args, progress=..., cancel=..., **kwargs)``; cancels the job still running."""
-        job = Job(fn=fn, args=args, kwargs=kwargs, name=name or getattr(fn, "__name__", "job"))
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        name: str = "",
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+        **kwargs: Any,
+    ) -> Job:
+        """Run ``fn(*args, progress=..., cancel=..., **kwargs)``; cancels the job still running.
+
+        ``on_result`` / ``on_error`` are stored on the job for whoever shows it (see :class:`Job`).
+        """
+        job = Job(fn=fn, args=args, kwargs=kwargs, name=name or getattr(fn, "__name__", "job"),
+                  on_result=on_result, on_error=on_error)
         with self._lock:
             previous = self.current
             self.current = job
@@ -190,7 +216,7 @@ class JobRunner:
         return self.current is not job
 
     def _run(self, job: Job) -> None:
-        job.status = RUNNING
+        job.status = JobStatus.RUNNING
         job.started = time.time()
         last = [0.0]
 
@@ -205,11 +231,11 @@ class JobRunner:
 
         try:
             job.result = job.fn(*job.args, progress=progress, cancel=job.token, **job.kwargs)
-            job.status = CANCELLED if job.token.cancelled else DONE
+            job.status = JobStatus.CANCELLED if job.token.cancelled else JobStatus.FINISHED
         except Cancelled:
-            job.status = CANCELLED
+            job.status = JobStatus.CANCELLED
         except BaseException as exc:  # noqa: BLE001 - a job must never kill the UI thread
-            job.status = ERROR
+            job.status = JobStatus.ERROR
             job.error = user_message(exc)
             job.traceback = traceback.format_exc()
             log.error("job %s failed:\n%s", job.name, job.traceback)

@@ -16,10 +16,11 @@ from __future__ import annotations
 import itertools
 import os
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
-from deletionlab.core.jobs import CancelToken, Cancelled, Progress, no_progress
+from deletionlab.core.jobs import Cancelled, CancelToken, Progress, no_progress
 
 SCHEDULER_ENV = "DELETIONLAB_DASK_SCHEDULER"
 _clients: dict[str, Any] = {}

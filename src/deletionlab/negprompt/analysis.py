@@ -13,8 +13,8 @@ returns a small dataclass. Claims of Ban et al. (2024) they measure:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import torch

@@ -27,8 +27,8 @@ weight 1); it deletes what the model *chose*. So the prompt leaves one attribute
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Sequence
 
 import numpy as np
 

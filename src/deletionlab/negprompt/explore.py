@@ -13,8 +13,8 @@ positive-prompt map), in the spirit of DAAM, and the UI says so.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import torch

@@ -27,8 +27,9 @@ from __future__ import annotations
 import copy
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -291,7 +292,7 @@ def _pipe_lock(pipe) -> threading.Lock:
         return _locks.setdefault(id(pipe), threading.Lock())
 
 
-def run(pipe, settings: "Settings", windows=None, **kwargs) -> "Run":
+def run(pipe, settings: Settings, windows=None, **kwargs) -> Run:
     """See :func:`_run`; serialised per pipeline."""
     with _pipe_lock(pipe):
         return _run(pipe, settings, windows, **kwargs)

@@ -22,9 +22,9 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -58,7 +58,7 @@ class TrainConfig:
     held_out_fraction: float = 0.15
 
     @classmethod
-    def tiny(cls) -> "TrainConfig":
+    def tiny(cls) -> TrainConfig:
         """A configuration that trains in seconds (tests only: the result is not a useful model)."""
         return cls(small=True, vae_steps=3, vae_batch=4, pool_size=32, unet_steps=4, batch=4, warmup=2, checkpoint_every=2)
 

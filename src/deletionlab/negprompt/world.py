@@ -19,8 +19,8 @@ understands; the study uses them as negative prompts that name only a noun or on
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import numpy as np
 

@@ -47,7 +47,7 @@ class GaussianChain:
     mean: np.ndarray
     cov: np.ndarray
 
-    def steps(self, A: np.ndarray, b: np.ndarray, eta: float, sigma: float, k: int) -> "GaussianChain":
+    def steps(self, A: np.ndarray, b: np.ndarray, eta: float, sigma: float, k: int) -> GaussianChain:
         B = np.eye(len(A)) - eta * A
         m, S = self.mean, self.cov
         for _ in range(k):

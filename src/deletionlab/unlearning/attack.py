@@ -31,7 +31,7 @@ class ShadowStats:
     sd_out: np.ndarray
 
     @classmethod
-    def fit(cls, S: np.ndarray, masks: np.ndarray, per_example_var: bool = False) -> "ShadowStats":
+    def fit(cls, S: np.ndarray, masks: np.ndarray, per_example_var: bool = False) -> ShadowStats:
         S, masks = np.asarray(S, float), np.asarray(masks, bool)
         n_in, n_out = masks.sum(0), (~masks).sum(0)
         mu_in = np.where(n_in > 0, (S * masks).sum(0) / np.maximum(n_in, 1), np.nan)

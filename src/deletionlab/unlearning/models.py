@@ -43,7 +43,7 @@ class Task:
     kind: str
 
     @classmethod
-    def from_arrays(cls, X: np.ndarray, y: np.ndarray, kind: str = "logistic", n_classes: int | None = None) -> "Task":
+    def from_arrays(cls, X: np.ndarray, y: np.ndarray, kind: str = "logistic", n_classes: int | None = None) -> Task:
         if kind == "mlp" and cls is Task:
             from deletionlab.unlearning.mlp import MLPTask
 
@@ -61,7 +61,7 @@ class Task:
         return cls(X=Xb, Y=Y, y=np.asarray(y), kind=kind)
 
     @classmethod
-    def from_dataset(cls, ds, kind: str | None = None) -> "Task":
+    def from_dataset(cls, ds, kind: str | None = None) -> Task:
         kind = kind or ("logistic" if ds.task == "classification" else "ridge")
         if kind in ("logistic", "mlp") and ds.task != "classification":
             raise UserError(f"{ds.name} is a regression data set; use the ridge model.")

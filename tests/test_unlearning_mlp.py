@@ -6,7 +6,7 @@ import torch
 
 from deletionlab.unlearning.data import load
 from deletionlab.unlearning.learners import Hyper, make
-from deletionlab.unlearning.mlp import MLPTask
+from deletionlab.unlearning.mlp import MLPTask, make_task
 from deletionlab.unlearning.models import Task, balanced_masks, fit_exact
 from deletionlab.unlearning.simulate import Config, run
 
@@ -14,7 +14,7 @@ from deletionlab.unlearning.simulate import Config, run
 @pytest.fixture(scope="module")
 def setup():
     ds = load("digits_3v8")
-    return ds, Task.from_dataset(ds, "mlp")
+    return ds, make_task(ds, "mlp")
 
 
 def test_gradient_matches_autograd(setup):
@@ -58,3 +58,22 @@ def test_simulation_with_the_mlp_says_it_is_not_convex():
                      hyper=Hyper(exact_steps=60, k_learn=60, k_unlearn=5)))
     assert any("not convex" in n for n in res.notes)
     assert set(res.runs) == {"retrain", "noisy_gd"}
+
+
+def test_make_task_builds_every_kind_and_models_does_not_import_mlp(setup):
+    import ast
+    from pathlib import Path
+
+    import deletionlab.unlearning.models as models
+    from deletionlab.core.jobs import UserError
+
+    ds, _ = setup
+    assert type(make_task(ds)) is Task and make_task(ds).kind == "logistic"
+    assert make_task(load("diabetes")).kind == "ridge"
+    with pytest.raises(UserError, match="regression"):
+        make_task(load("diabetes"), "mlp")
+    with pytest.raises(UserError, match="make_task"):
+        Task.from_dataset(ds, "mlp")
+    tree = ast.parse(Path(models.__file__).read_text())
+    imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    assert not any("mlp" in m for m in imported), imported

@@ -9,6 +9,9 @@ Gradients are back-propagated by hand, which gives every record's gradient norm 
 (h̃ = [relu(a), 1], x̃ = [x, 1]); scaling r_n scales δ_n too, so per-example clipping costs one
 multiplication. The loss is not convex: "retrain" reaches a deterministic point (same initial
 weights, same steps), not a global minimiser, and Noisy-GD's guarantee does not apply.
+
+:func:`make_task` is the factory for every model kind (``models`` does not know this module, so
+the two do not import each other).
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from dataclasses import dataclass
 import torch
 
 from deletionlab.unlearning.models import DTYPE, Task
+
+#: the model kinds :func:`make_task` builds
+MODEL_KINDS = ("logistic", "mlp", "ridge")
 
 HIDDEN = 16
 INIT_SEED = 1234
@@ -85,3 +91,12 @@ class MLPTask(Task):
     def loss(self, theta: torch.Tensor, W: torch.Tensor, lam: float) -> torch.Tensor:
         per = -(torch.log_softmax(self.outputs(theta), -1) * self.Y).sum(-1)
         return (per * W).sum(1) + 0.5 * lam * (theta ** 2).flatten(1).sum(1)
+
+
+def make_task(ds, kind: str | None = None) -> Task:
+    """The task for a prepared data set and a model kind: :class:`MLPTask` for ``"mlp"`` (a
+    classifier), a convex :class:`.models.Task` for ``"logistic"`` or ``"ridge"`` (``None``: the
+    convex model that fits the data set)."""
+    if kind == "mlp":
+        return MLPTask.from_dataset(ds, "logistic")
+    return Task.from_dataset(ds, kind)

@@ -44,12 +44,9 @@ class Task:
 
     @classmethod
     def from_arrays(cls, X: np.ndarray, y: np.ndarray, kind: str = "logistic", n_classes: int | None = None) -> Task:
-        if kind == "mlp" and cls is Task:
-            from deletionlab.unlearning.mlp import MLPTask
-
-            return MLPTask.from_arrays(X, y, "logistic", n_classes)
+        """The records as tensors for a convex model (the small MLP: :func:`.mlp.make_task`)."""
         if kind not in ("logistic", "ridge"):
-            raise UserError(f"Unknown model kind {kind!r}; use 'logistic', 'ridge' or 'mlp'.")
+            raise UserError(f"Unknown model kind {kind!r}; use 'logistic' or 'ridge' (the MLP is made by mlp.make_task).")
         Xt = torch.as_tensor(np.asarray(X), dtype=DTYPE)
         Xb = torch.cat([Xt, torch.ones(len(Xt), 1, dtype=DTYPE)], dim=1)
         if kind == "logistic":
@@ -63,7 +60,7 @@ class Task:
     @classmethod
     def from_dataset(cls, ds, kind: str | None = None) -> Task:
         kind = kind or ("logistic" if ds.task == "classification" else "ridge")
-        if kind in ("logistic", "mlp") and ds.task != "classification":
+        if kind == "logistic" and ds.task != "classification":
             raise UserError(f"{ds.name} is a regression data set; use the ridge model.")
         return cls.from_arrays(ds.X, ds.y, kind, ds.n_classes or None)
 

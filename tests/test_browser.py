@@ -3,7 +3,8 @@
 Each study's dashboard has its own ``tests/test_browser_<study>.py``."""
 
 import pytest
-from conftest import ROOT, VoilaServer, open_dashboard, screenshot
+
+from conftest import open_dashboard, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -48,27 +49,3 @@ def test_visitors_cannot_read_notebooks_or_override_templates(voila_server):
     with urllib.request.urlopen(voila_server.url + "voila/render/index.ipynb?voila-template=reveal", timeout=120) as r:
         body = r.read().decode()
     assert "reveal.js" not in body.lower()
-
-
-@pytest.fixture(scope="module")
-def plotcheck_server():
-    server = VoilaServer(ROOT / "tests" / "notebooks", "voila-plotcheck.log")
-    yield server
-    server.stop()
-
-
-def test_plot_backends_render(plotcheck_server, page):
-    """Both candidate plot back-ends (plotly FigureWidget, ipympl) render and update under Voila."""
-    open_dashboard(page, plotcheck_server.url + "voila/render/plot_backends.ipynb")
-    page.wait_for_selector(".js-plotly-plot .scatterlayer path", timeout=60_000)
-    page.wait_for_selector(".jupyter-matplotlib canvas", timeout=60_000)
-    y_before = page.evaluate("() => Array.from(document.querySelector('.js-plotly-plot').data[0].y).slice(0, 5)")
-    canvas = page.locator(".jupyter-matplotlib-canvas-div canvas").first
-    png_before = canvas.screenshot()
-    page.locator(".dl-shift button, button.dl-shift").first.click()
-    page.wait_for_function(
-        "(y0) => { const y = Array.from(document.querySelector('.js-plotly-plot').data[0].y).slice(0, 5);"
-        " return JSON.stringify(y) !== JSON.stringify(y0); }", arg=y_before, timeout=30_000)
-    page.wait_for_timeout(1500)
-    assert canvas.screenshot() != png_before, "the ipympl canvas did not redraw"
-    screenshot(page, "plot-backends")

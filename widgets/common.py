@@ -7,12 +7,10 @@
 * :class:`StudyRoot` -- base of each study's root widget; adds the CSS classes ``dl-root`` and
   ``dl-<study>`` (browser tests find dashboards by them) and a notice line.
 * :class:`ImageStrip`, :class:`HeatmapGrid` and :class:`LinePlot` -- static views: HTML with PNG
-  tiles, and matplotlib charts rendered to PNG.
+  tiles, and matplotlib charts rendered to PNG (images, heat-map grids, and charts for export).
+  Curves people explore (hover, zoom, legend toggling) use :class:`deletionlab.widgets.plots.InteractivePlot`.
 * :func:`claims_table` and :func:`source_line` -- the "paper vs ours" table of every study's
-  results view and the line that says which script made the numbers. Plotly ``FigureWidget`` and ipympl were both tried
-  under Voila (``tests/test_browser.py::test_plot_backends_render``) and both render; on a full
-  dashboard plotly's FigureWidget (a 5 MB ES module per figure, a 2 s initialisation timeout in
-  anywidget) failed under load, so dashboards use these light views (``docs/decisions.md``).
+  results view and the line that says which script made the numbers.
 """
 
 from __future__ import annotations

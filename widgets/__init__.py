@@ -12,6 +12,7 @@ from .home import Home
 
 #: study widget name -> module (one explorer and one results view per study)
 _LAZY = {
+    "InteractivePlot": ".plots",  # plotly is imported only when a chart is made
     "NegativePromptExplorer": ".negprompt", "NegativePromptResultsView": ".negprompt", "LiveStudy": ".negprompt",
     "AdverbExplorer": ".adverbs", "AdverbResultsView": ".adverbs",
     "UnlearningExplorer": ".unlearning", "UnlearningResultsView": ".unlearning",

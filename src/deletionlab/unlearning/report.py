@@ -40,41 +40,46 @@ def _side(m) -> str:
     return "" if m >= 0.5 else f" (below 0.5: deleted records look *less* like members; flipped, AUC {1 - m:.3f})"
 
 
-def compare(results: dict) -> list[Row]:
-    reqs = results["requesters"]
-    rows: list[Row] = []
-    T = results["config"]["releases"]
+def _caching_row(rnd: dict, T: int) -> Row | None:
+    """Claim 2 in the main simulation: one release vs the average since deletion (random requests)."""
+    if "caching" not in rnd:
+        return None
+    s = _last(rnd["caching"], "single_online_auc")
+    a = _last(rnd["caching"], "average_online_auc")
+    gap_se = np.hypot(s[1], a[1]) / np.sqrt(s[2])
+    leak = _above_chance(*a)
+    verdict = ("agrees" if leak and a[0] - s[0] > 2 * gap_se else
+               "partly: averaging leaks, but not clearly more than one release" if leak else
+               "not reproduced (no leak above 2 s.e.)")
+    return Row(f"a caching unlearner leaks deleted records over a series of releases (release {T}, random requests)",
+               "yes, although each release alone looks private",
+               f"AUC one release {_fmt(*s)}, average of releases since deletion {_fmt(*a)}", verdict)
 
-    # (2) caching: single vs average, random requests
+
+def _accumulation_row(acc: dict | None) -> Row | None:
+    """Claim 2 in isolation: one deleted batch, later releases averaged (the caching unlearner)."""
+    if not acc or "caching" not in acc:
+        return None
+    c = acc["caching"]
+    n = c["average"]["n"]
+    a_end = (c["average"]["mean"][-1], c["average"]["std"][-1], n)
+    s_all = float(np.mean(c["single"]["mean"]))
+    s_se = float(np.mean(c["single"]["std"])) / np.sqrt(n)
+    leak = _above_chance(*a_end) and a_end[0] - s_all > 2 * np.hypot(a_end[1] / np.sqrt(n), s_se)
+    R = len(c["average"]["mean"])
+    ng = acc.get("noisy_gd")
+    ng_txt = (f"; Noisy-GD: {ng['average']['mean'][-1]:.3f} (its releases repeat; averaging adds nothing)" if ng else "")
+    return Row(f"leakage of a deleted batch accumulates over {R} later releases (caching unlearner)",
+               "yes: averaging releases cancels the fresh noise",
+               f"AUC one release {s_all:.3f} ± {s_se:.3f} (mean over releases), average of all {R} releases "
+               f"{_fmt(*a_end)}{ng_txt}",
+               "agrees" if leak else "not reproduced (within 2 s.e.)")
+
+
+def _adaptive_rows(reqs: dict) -> list[Row]:
+    """Claim 1: adaptive requests against retraining from scratch."""
+    rows = []
     rnd = reqs.get("random", {})
-    if "caching" in rnd:
-        s = _last(rnd["caching"], "single_online_auc")
-        a = _last(rnd["caching"], "average_online_auc")
-        gap_se = np.hypot(s[1], a[1]) / np.sqrt(s[2])
-        leak = _above_chance(*a)
-        verdict = ("agrees" if leak and a[0] - s[0] > 2 * gap_se else
-                   "partly: averaging leaks, but not clearly more than one release" if leak else
-                   "not reproduced (no leak above 2 s.e.)")
-        rows.append(Row(f"a caching unlearner leaks deleted records over a series of releases (release {T}, random requests)",
-                        "yes, although each release alone looks private",
-                        f"AUC one release {_fmt(*s)}, average of releases since deletion {_fmt(*a)}", verdict))
-    acc = results.get("accumulation")
-    if acc and "caching" in acc:
-        c = acc["caching"]
-        n = c["average"]["n"]
-        a_end = (c["average"]["mean"][-1], c["average"]["std"][-1], n)
-        s_all = float(np.mean(c["single"]["mean"]))
-        s_se = float(np.mean(c["single"]["std"])) / np.sqrt(n)
-        leak = _above_chance(*a_end) and a_end[0] - s_all > 2 * np.hypot(a_end[1] / np.sqrt(n), s_se)
-        R = len(c["average"]["mean"])
-        ng = acc.get("noisy_gd")
-        ng_txt = (f"; Noisy-GD: {ng['average']['mean'][-1]:.3f} (its releases repeat; averaging adds nothing)" if ng else "")
-        rows.append(Row(f"leakage of a deleted batch accumulates over {R} later releases (caching unlearner)",
-                        "yes: averaging releases cancels the fresh noise",
-                        f"AUC one release {s_all:.3f} ± {s_se:.3f} (mean over releases), average of all {R} releases "
-                        f"{_fmt(*a_end)}{ng_txt}",
-                        "agrees" if leak else "not reproduced (within 2 s.e.)"))
-    # (1) adaptive requests vs retraining
     for req in ("confident", "misclassified"):
         if req in reqs and "retrain" in reqs[req]:
             a = _last(reqs[req]["retrain"], "single_online_auc")
@@ -83,7 +88,12 @@ def compare(results: dict) -> list[Row]:
                             "yes (deletion choices depend on the record)",
                             f"retrain AUC {_fmt(*a)}{_side(a[0])}" + (f"; random requests: {_fmt(*r0)}" if r0 else ""),
                             "agrees" if _distinguishable(*a) else "not reproduced with this requester (AUC within 2 s.e. of 0.5)"))
-    # (4) Noisy-GD
+    return rows
+
+
+def _noisy_gd_rows(reqs: dict) -> list[Row]:
+    """Claim 4: Noisy-GD against the averaging attacker, per requester."""
+    rows = []
     for req, entry in reqs.items():
         if "noisy_gd" in entry:
             a = _last(entry["noisy_gd"], "average_online_auc")
@@ -93,35 +103,51 @@ def compare(results: dict) -> list[Row]:
                             f"AUC {_fmt(*a)}{_side(a[0])}, accuracy {acc[0]:.3f}",
                             "agrees" if not _distinguishable(*a) else
                             "disagrees here: distinguishable beyond 2 s.e. (our σ gives only a weak guarantee; raise σ)"))
-    # (3) DP of the remaining records is necessary: σ sweep under adaptive requests
-    sw = results.get("sigma_sweep")
-    if sw:
-        pts = sorted(sw["points"].items(), key=lambda kv: float(kv[0]))
-        gaps = [abs(p["average_online_auc"]["mean"] - 0.5) for _, p in pts]
-        ours = "; ".join(f"σ = {k}: AUC {p['average_online_auc']['mean']:.3f}, accuracy {p['accuracy']['mean']:.3f}" for k, p in pts)
-        lo, hi = pts[0][1]["average_online_auc"], pts[-1][1]["average_online_auc"]
-        restored = not _distinguishable(hi["mean"], hi["std"], hi["n"]) and _distinguishable(lo["mean"], lo["std"], lo["n"])
-        rows.append(Row(f"privacy of the remaining records (more noise) is what protects deleted ones under adaptive "
-                        f"({sw['requester']}) requests", "yes (DP is necessary)", ours,
-                        "agrees" if restored and gaps[-1] < gaps[0] else
-                        f"partly: the gap to 0.5 shrinks from {gaps[0]:.3f} to {gaps[-1]:.3f} as σ grows, at a cost in accuracy"
-                        if gaps[-1] < gaps[0] / 2 else "not reproduced"))
-    # cost
-    if "noisy_gd" in rnd and "retrain" in rnd:
-        c_n = float(np.mean(rnd["noisy_gd"]["cost"]["mean"][1:]))
-        c_r = float(np.mean(rnd["retrain"]["cost"]["mean"][1:]))
-        c_s = float(np.mean(rnd["sisa"]["cost"]["mean"][1:])) if "sisa" in rnd else float("nan")
-        h = results["config"]["hyper"]
-        # what retraining with Noisy-GD's own optimiser (K_A gradient steps on what is left) would
-        # cost: K_A/K_U times a Noisy-GD release, which touches the same records per step
-        c_gd = c_n * h["k_learn"] / max(h["k_unlearn"], 1)
-        rows.append(Row("cost per deletion request (record-passes per release)", "Noisy-GD: K_U steps, cheaper than retraining",
-                        f"Noisy-GD {c_n:,.0f}; retrain with Newton's method {c_r:,.0f}, with Noisy-GD's gradient descent "
-                        f"(K_A = {h['k_learn']} steps) {c_gd:,.0f}; SISA {c_s:,.0f}",
-                        "agrees" if c_n < c_r else
-                        f"agrees against retraining by the same gradient descent ({c_gd / c_n:.0f}× dearer); on these tiny "
-                        "models Newton's method retrains in a few passes and is cheaper still"))
     return rows
+
+
+def _sigma_row(sw: dict | None) -> Row | None:
+    """Claim 3: DP of the remaining records is necessary (σ sweep under adaptive requests)."""
+    if not sw:
+        return None
+    pts = sorted(sw["points"].items(), key=lambda kv: float(kv[0]))
+    gaps = [abs(p["average_online_auc"]["mean"] - 0.5) for _, p in pts]
+    ours = "; ".join(f"σ = {k}: AUC {p['average_online_auc']['mean']:.3f}, accuracy {p['accuracy']['mean']:.3f}" for k, p in pts)
+    lo, hi = pts[0][1]["average_online_auc"], pts[-1][1]["average_online_auc"]
+    restored = not _distinguishable(hi["mean"], hi["std"], hi["n"]) and _distinguishable(lo["mean"], lo["std"], lo["n"])
+    return Row(f"privacy of the remaining records (more noise) is what protects deleted ones under adaptive "
+               f"({sw['requester']}) requests", "yes (DP is necessary)", ours,
+               "agrees" if restored and gaps[-1] < gaps[0] else
+               f"partly: the gap to 0.5 shrinks from {gaps[0]:.3f} to {gaps[-1]:.3f} as σ grows, at a cost in accuracy"
+               if gaps[-1] < gaps[0] / 2 else "not reproduced")
+
+
+def _cost_row(rnd: dict, h: dict) -> Row | None:
+    """Claim 4's cost: record-passes per release, Noisy-GD against retraining (random requests)."""
+    if "noisy_gd" not in rnd or "retrain" not in rnd:
+        return None
+    c_n = float(np.mean(rnd["noisy_gd"]["cost"]["mean"][1:]))
+    c_r = float(np.mean(rnd["retrain"]["cost"]["mean"][1:]))
+    c_s = float(np.mean(rnd["sisa"]["cost"]["mean"][1:])) if "sisa" in rnd else float("nan")
+    # what retraining with Noisy-GD's own optimiser (K_A gradient steps on what is left) would
+    # cost: K_A/K_U times a Noisy-GD release, which touches the same records per step
+    c_gd = c_n * h["k_learn"] / max(h["k_unlearn"], 1)
+    return Row("cost per deletion request (record-passes per release)", "Noisy-GD: K_U steps, cheaper than retraining",
+               f"Noisy-GD {c_n:,.0f}; retrain with Newton's method {c_r:,.0f}, with Noisy-GD's gradient descent "
+               f"(K_A = {h['k_learn']} steps) {c_gd:,.0f}; SISA {c_s:,.0f}",
+               "agrees" if c_n < c_r else
+               f"agrees against retraining by the same gradient descent ({c_gd / c_n:.0f}× dearer); on these tiny "
+               "models Newton's method retrains in a few passes and is cheaper still")
+
+
+def compare(results: dict) -> list[Row]:
+    """The claims of the paper (numbered as in the notebook) next to ours, in the notebook's order."""
+    reqs = results["requesters"]
+    rnd = reqs.get("random", {})
+    rows = [_caching_row(rnd, results["config"]["releases"]), _accumulation_row(results.get("accumulation")),
+            *_adaptive_rows(reqs), *_noisy_gd_rows(reqs), _sigma_row(results.get("sigma_sweep")),
+            _cost_row(rnd, results["config"]["hyper"])]
+    return [r for r in rows if r is not None]
 
 
 def load_results(path: Path | None = None) -> dict | None:

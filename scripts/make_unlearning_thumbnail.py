@@ -8,14 +8,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from deletionlab.unlearning.simulate import Config, run  # noqa: E402
+from deletionlab.unlearning.explore import Config, explore  # noqa: E402
+from deletionlab.widgets.unlearning import COLORS  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "notebooks" / "thumbnails" / "unlearning.png"
-COLORS = {"retrain": "tab:blue", "sisa": "tab:green", "caching": "tab:red", "noisy_gd": "tab:purple"}
 
 
 def main() -> None:
-    res = run(Config(dataset="digits_3v8"))
+    res = explore(Config())
     fig, ax = plt.subplots(figsize=(6, 1.8), dpi=100)
     for key, (xs, ys) in res.timeline("average_online").items():
         ax.plot(xs, ys, "o-", color=COLORS[key], label=res.runs[key].label, markersize=3)

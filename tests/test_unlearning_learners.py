@@ -109,3 +109,15 @@ def test_learning_rate_above_two_over_beta_is_refused(digits):
     _, task = digits
     with pytest.raises(UserError, match="diverge"):
         make("noisy_gd", task, Hyper(eta=10.0))
+
+
+def test_empty_request_republishes_for_free():
+    ds = load("digits_3v8")
+    task = Task.from_dataset(ds)
+    for key in ("noisy_gd", "caching"):
+        lr = make(key, task, Hyper(k_learn=20))
+        first = lr.fit(ds.members)
+        again = lr.delete([])
+        assert again.cost == 0 and len(again.present) == len(first.present)
+        same = bool((again.params == first.params).all())
+        assert same == (key == "noisy_gd")

@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from deletionlab.unlearning.data import load
+from deletionlab.unlearning.explore import Config, explore
 from deletionlab.unlearning.learners import Hyper, make
 from deletionlab.unlearning.mlp import MLPTask, make_task
 from deletionlab.unlearning.models import Task, balanced_masks, fit_exact
-from deletionlab.unlearning.simulate import Config, run
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_retrain_is_deterministic_and_learns(setup):
 
 
 def test_simulation_with_the_mlp_says_it_is_not_convex():
-    res = run(Config(model="mlp", releases=1, per_release=3, shadows=4, learners=("retrain", "noisy_gd"),
+    res = explore(Config(model="mlp", releases=1, per_release=3, shadows=4, learners=("retrain", "noisy_gd"),
                      hyper=Hyper(exact_steps=60, k_learn=60, k_unlearn=5)))
     assert any("not convex" in n for n in res.notes)
     assert set(res.runs) == {"retrain", "noisy_gd"}

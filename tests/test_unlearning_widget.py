@@ -36,6 +36,8 @@ def test_run_fills_every_view(explorer):
     from deletionlab.unlearning.data import load
 
     assert f"class {'38'[int(load('digits_3v8').y[rid])]}" in ex.record_view.value
+    # the timeline is the result's own, not recomputed
+    assert [s["y"] for s in ex.timeline_auc.series] == [ys for _, ys in res.timeline("single_online").values()]
 
 
 def test_switching_attack_redraws(explorer):
@@ -102,32 +104,27 @@ def test_accounting_tab(explorer):
 
 
 def test_results_view_computes_rows():
-    from dataclasses import asdict
+    from deletionlab.unlearning.experiment import ExperimentConfig, run_experiment
 
-    from deletionlab.unlearning.simulate import Config, aggregate, sweep_seeds
-
-    cfg = Config(releases=2, per_release=3, shadows=8)
-    agg = aggregate(sweep_seeds(cfg, [0, 1], max_workers=1))
-    d = asdict(cfg)
-    from deletionlab.unlearning.learners import Hyper
-    from deletionlab.unlearning.simulate import accumulation
-
-    points = {}
-    for sigma in (0.02, 0.3):
-        a = aggregate(sweep_seeds(Config(releases=2, per_release=3, shadows=8, learners=("noisy_gd",), requester="misclassified",
-                                         hyper=Hyper(sigma=sigma)), [0, 1], max_workers=1))["noisy_gd"]
-        points[str(sigma)] = {k: {"mean": a[k]["mean"][-1], "std": a[k]["std"][-1], "n": 2} for k in ("average_online_auc", "accuracy")}
-    results = {"requesters": {"random": agg, "confident": agg}, "config": d, "seeds": 2,
-               "accumulation": accumulation(batch=10, releases=3, shadows=8, seeds=(0, 1)),
-               "sigma_sweep": {"requester": "misclassified", "learner": "noisy_gd", "points": points}}
+    results = run_experiment(ExperimentConfig.small())  # 2 seeds, requesters random and confident, σ 0.02 and 0.3
     view = UnlearningResultsView(results)
     claims = " ".join(r.claim for r in view.rows)
     for part in ("caching unlearner leaks", "accumulates", "Noisy-GD keeps", "privacy of the remaining records", "cost"):
         assert part in claims
     assert all(r.verdict for r in view.rows)
+    assert "Source: a live run" in view.children[0].value and "2 seeds" in view.children[0].value
     assert view.children[-1].value.count("<tr>") == 1 + 2 * 4  # header + requesters × learners
     imgs = [w for box in view.children[1:-1] for w in box.children]
     assert len(imgs) == 2 * 2 + 2 and all(i.value[:4] == b"\x89PNG" for i in imgs)
+
+
+def test_committed_results_view_names_its_script():
+    from deletionlab.unlearning.report import load_results
+
+    results = load_results()
+    view = UnlearningResultsView(results)
+    assert "Source: python scripts/unlearning_experiment.py" in view.children[0].value
+    assert view.children[0].value.count("<tr>") == 1 + len(view.rows) and len(view.rows) >= 6
 
 
 def test_mlp_model_choice_runs_and_is_flagged():

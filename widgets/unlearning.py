@@ -7,6 +7,11 @@ release, per learner; single release or the average of the releases since deleti
 on log-log axes at the last release; the accounting curves (exact Rényi divergence for Gaussian
 ridge releases next to the paper's bound); utility vs privacy and cost per release; and the
 records deleted at each release, pickable, with their attack scores.
+
+Everything shown is computed in :mod:`deletionlab.unlearning` (:func:`.explore.explore`,
+:func:`.accounting.accounting_curves`); this module turns controls into a
+:class:`~deletionlab.unlearning.explore.Config` and draws. ``UnlearningResultsView`` shows the
+committed multi-seed results.
 """
 
 from __future__ import annotations
@@ -18,19 +23,24 @@ import numpy as np
 import traitlets as T
 
 from deletionlab.core.jobs import UserError
-from deletionlab.unlearning.data import DATASETS
+from deletionlab.unlearning.accounting import accounting_curves
+from deletionlab.unlearning.data import DATASETS, class_name, raw_images
+from deletionlab.unlearning.explore import Config, Result, explore, validate
 from deletionlab.unlearning.learners import LEARNERS, Hyper
-from deletionlab.unlearning.simulate import Config, Result, run
 
-from .common import JobBar, LinePlot, StudyRoot, escape
+from .common import JobBar, LinePlot, StudyRoot, claims_table, colorize, escape, png_data_uri, source_line, upscale
 
 COLORS = {"retrain": "tab:blue", "sisa": "tab:green", "caching": "tab:red", "noisy_gd": "tab:purple"}
 ATTACK_LABELS = {"single_online": "single release (LiRA online)", "single_offline": "single release (LiRA offline)",
                  "average_online": "average of releases since deletion (LiRA online)",
                  "members_online": "current members, not the deleted (LiRA online)"}
+#: the accounting tab draws the bound for the k-th request with k = releases, at most this (the
+#: Rényi order doubles with every request, so later requests only push the bound off the chart)
+MAX_ACCOUNTING_REQUESTS = 10
 
 
 def _num(w: W.Text, name: str, kind=float, allow_blank: bool = False):
+    """The number in a text box (what only the UI can check); ranges are checked by the science."""
     text = (w.value or "").strip()
     if not text and allow_blank:
         return None
@@ -49,16 +59,28 @@ class UnlearningExplorer(StudyRoot):
     result = T.Any(None, allow_none=True)
 
     def __init__(self, sync: bool = False, autorun: bool = False, **defaults: Any) -> None:
-        h = Hyper()
-        cfg = Config()
-        d = {"dataset": "digits_3v8", "releases": cfg.releases, "per_release": cfg.per_release, "shadows": cfg.shadows,
-             "requester": cfg.requester, **defaults}
+        self.job = JobBar(sync=sync)
+        self.account_job = JobBar(sync=sync)
+        controls = self._build_controls(defaults)
+        self.tabs = self._build_tabs()
+        super().__init__("unlearning", [controls, self.tabs])
+        self.run_button.on_click(lambda _: self.start())
+        self.account_button.on_click(lambda _: self.start_accounting())
+        self.attack.observe(lambda _: self._draw_timeline(), "value")
+        self.deleted_list.observe(lambda ch: self._show_record(ch["new"]), "value")
+        if autorun:
+            self.start()
+
+    def _build_controls(self, defaults: dict) -> W.VBox:
+        h, cfg = Hyper(), Config()
+        d = {"dataset": cfg.dataset, "model": cfg.model, "releases": cfg.releases, "per_release": cfg.per_release,
+             "shadows": cfg.shadows, "requester": cfg.requester, **defaults}
         lay = W.Layout(width="250px")
         self.dataset = W.Dropdown(options=[(f"{k} — {v[2]}", k) for k, v in DATASETS.items() if v[1] == "classification"],
                                   value=d["dataset"], description="Data", layout=W.Layout(width="520px"))
         self.model = W.Dropdown(options=[("logistic regression (convex)", "logistic"),
                                          ("small MLP, 16 hidden units (non-convex, slower)", "mlp")],
-                                value=defaults.get("model", "logistic"), description="Model", layout=W.Layout(width="420px"))
+                                value=d["model"], description="Model", layout=W.Layout(width="420px"))
         self.learner_boxes = {k: W.Checkbox(value=True, description=c.label, indent=False, layout=W.Layout(width="200px"))
                               for k, c in LEARNERS.items()}
         self.requester = W.Dropdown(options=[("random users", "random"), ("adaptive: confidently predicted delete", "confident"),
@@ -78,10 +100,19 @@ class UnlearningExplorer(StudyRoot):
         self.seed = W.Text("0", description="seed", layout=lay)
         self.run_button = W.Button(description="Run releases", icon="play", button_style="primary")
         self.run_button.add_class("dl-run")
-        self.job = JobBar(sync=sync)
-        self.notice = W.HTML("")
-        self.notice.add_class("dl-notice")
+        return W.VBox([
+            self.dataset,
+            self.model,
+            W.HBox(list(self.learner_boxes.values())),
+            W.HBox([self.requester, self.shadows]),
+            W.HBox([self.releases, self.per_release, self.seed]),
+            W.HBox([self.sigma, self.lam, self.eta]),
+            W.HBox([self.k_learn, self.k_unlearn]),
+            W.HBox([self.shards, self.slices]),
+            W.HBox([self.run_button, self.job]),
+        ])
 
+    def _build_tabs(self) -> W.Tab:
         self.attack = W.ToggleButtons(options=[("single release", "single_online"), ("average since deletion", "average_online"),
                                                ("offline LiRA", "single_offline"), ("current members", "members_online")],
                                       value="single_online", style={"button_width": "150px"})
@@ -96,13 +127,11 @@ class UnlearningExplorer(StudyRoot):
                                      width=5.6, height=3.6)
         self.account_text = W.HTML("")
         self.account_button = W.Button(description="Compute accounting", icon="calculator")
-        self.account_job = JobBar(sync=sync)
         self.deleted_list = W.Select(options=[], rows=12, layout=W.Layout(width="300px"), description="")
         self.deleted_list.add_class("dl-deleted")
         self.record_view = W.HTML("<i>Pick a deleted record.</i>")
         self.summary = W.HTML("")
         self.summary.add_class("dl-summary")
-
         tabs = W.Tab([
             W.VBox([self.attack, W.HBox([self.timeline_auc, self.timeline_tpr]), self.summary]),
             W.VBox([self.roc]),
@@ -112,56 +141,26 @@ class UnlearningExplorer(StudyRoot):
         ])
         for i, name in enumerate(["Release timeline", "ROC", "Accounting", "Utility & cost", "Deleted records"]):
             tabs.set_title(i, name)
-        self.tabs = tabs
-        controls = W.VBox([
-            self.dataset,
-            self.model,
-            W.HBox(list(self.learner_boxes.values())),
-            W.HBox([self.requester, self.shadows]),
-            W.HBox([self.releases, self.per_release, self.seed]),
-            W.HBox([self.sigma, self.lam, self.eta]),
-            W.HBox([self.k_learn, self.k_unlearn]),
-            W.HBox([self.shards, self.slices]),
-            W.HBox([self.run_button, self.job]),
-            self.notice,
-        ])
-        super().__init__("unlearning", [controls, tabs])
-        self.run_button.on_click(lambda _: self.start())
-        self.account_button.on_click(lambda _: self.start_accounting())
-        self.attack.observe(lambda _: self._draw_timeline(), "value")
-        self.deleted_list.observe(lambda ch: self._show_record(ch["new"]), "value")
-        if autorun:
-            self.start()
+        return tabs
 
-    # -- input ----------------------------------------------------------------------------------
+    # -- input: numbers out of text boxes; every range is checked by the science's validate ---------
     def hyper(self) -> Hyper:
-        h = Hyper(sigma=_num(self.sigma, "σ"), lam=_num(self.lam, "λ"), eta=_num(self.eta, "η", allow_blank=True),
-                  k_learn=_num(self.k_learn, "K_A", int), k_unlearn=_num(self.k_unlearn, "K_U", int),
-                  shards=_num(self.shards, "shards", int), slices=_num(self.slices, "slices", int))
-        if h.sigma < 0:
-            raise UserError("σ cannot be negative.")
-        return h
+        return Hyper(sigma=_num(self.sigma, "σ"), lam=_num(self.lam, "λ"), eta=_num(self.eta, "η", allow_blank=True),
+                     k_learn=_num(self.k_learn, "K_A", int), k_unlearn=_num(self.k_unlearn, "K_U", int),
+                     shards=_num(self.shards, "shards", int), slices=_num(self.slices, "slices", int))
 
     def config(self) -> Config:
-        learners = tuple(k for k, b in self.learner_boxes.items() if b.value)
-        if not learners:
-            raise UserError("Tick at least one learner.")
-        cfg = Config(dataset=self.dataset.value, model=self.model.value, learners=learners, requester=self.requester.value,
-                     releases=_num(self.releases, "Releases", int), per_release=_num(self.per_release, "Deletions per release", int),
-                     shadows=int(self.shadows.value), seed=_num(self.seed, "seed", int), hyper=self.hyper())
-        cfg.validate()
-        return cfg
+        return Config(dataset=self.dataset.value, model=self.model.value, requester=self.requester.value,
+                      learners=tuple(k for k, b in self.learner_boxes.items() if b.value),
+                      releases=_num(self.releases, "Releases", int), per_release=_num(self.per_release, "Deletions per release", int),
+                      shadows=int(self.shadows.value), seed=_num(self.seed, "seed", int), hyper=self.hyper())
 
     # -- running --------------------------------------------------------------------------------
     def start(self) -> None:
         """Validate the inputs and run the releases in the background (previous results stay)."""
-        self.job.clear_error()
-        try:
-            cfg = self.config()
-        except UserError as exc:
-            self.job.show_error(str(exc))
-            return
-        self.job.run(run, cfg, on_result=self._show, name="Releases")
+        cfg = self.job.attempt(lambda: validate(self.config()))
+        if cfg is not None:
+            self.job.run(explore, cfg, on_result=self._show, name="Releases")
 
     def _show(self, res: Result) -> None:
         self.result = res
@@ -176,31 +175,16 @@ class UnlearningExplorer(StudyRoot):
         if res is None:
             return
         att = self.attack.value
-        auc, tpr = [], []
-        for key, run_ in res.runs.items():
-            xs = [r["t"] for r in run_.releases[1:]]
-            auc.append(dict(x=xs, y=[r["attacks"][att]["auc"] for r in run_.releases[1:]], label=run_.label, color=COLORS.get(key)))
-            tpr.append(dict(x=xs, y=[r["attacks"][att]["tpr"]["0.01"] for r in run_.releases[1:]], label=run_.label, color=COLORS.get(key)))
+
+        def series(metric):
+            return [dict(x=xs, y=ys, label=res.runs[key].label, color=COLORS.get(key))
+                    for key, (xs, ys) in res.timeline(att, metric).items()]
+
+        auc, tpr = series("auc"), series(0.01)
         self.timeline_auc.title = f"deleted records: {ATTACK_LABELS[att]}"
         self.timeline_auc.draw(auc, hlines=[(0.5, "chance")], ylim=(0.3, 1.0))
         self.timeline_tpr.draw(tpr, hlines=[(0.01, "chance")], ylim=(0.0, max(0.1, max(max(s["y"]) for s in tpr) * 1.2)))
-        last = {k: r.releases[-1] for k, r in res.runs.items()}
-        rows = "".join(
-            f"<tr><td>{escape(res.runs[k].label)}</td><td>{r['accuracy']:.3f}</td>"
-            f"<td>{r['attacks']['single_online']['auc']:.3f}</td><td>{r['attacks']['average_online']['auc']:.3f}</td>"
-            f"<td>{r['attacks']['single_online']['tpr']['0.001']:.3f}</td>"
-            f"<td>{r['attacks']['single_online']['tpr']['0.01']:.3f}</td><td>{r['attacks']['members_online']['auc']:.3f}</td>"
-            f"<td>{np.mean([x['cost'] for x in res.runs[k].releases[1:]]):,.0f}</td></tr>"
-            for k, r in last.items()
-        )
-        n_pos = next(iter(last.values()))["attacks"]["single_online"]["n_pos"]
-        self.summary.value = (
-            f"<div class='dl-muted'>{escape(res.dataset)}: {res.n_members} records in the service, {res.n_outsiders} never-members; "
-            f"{n_pos} deleted by release {res.config['releases']}; {res.config['shadows']} shadow models per learner; "
-            f"{res.seconds:.1f} s. With {res.n_outsiders} negatives the smallest resolvable FPR is {1 / res.n_outsiders:.2%}"
-            f"{' (so TPR@0.1% is the TPR at zero false positives)' if res.n_outsiders < 1000 else ''}.</div>"
-            "<table class='dl-table'><tr><th>learner</th><th>accuracy</th><th>AUC single</th><th>AUC average</th>"
-            "<th>TPR@0.1%</th><th>TPR@1%</th><th>AUC members</th><th>cost/release</th></tr>" + rows + "</table>")
+        self.summary.value = _summary_html(res)
 
     def _draw_roc(self) -> None:
         series = []
@@ -239,44 +223,25 @@ class UnlearningExplorer(StudyRoot):
         if rid is None or self.result is None:
             return
         rows = []
-        for key, run_ in self.result.runs.items():
+        for run_ in self.result.runs.values():
             s = next((x for x in run_.deleted_scores if x["id"] == rid), None)
             if s is None:
                 rows.append(f"<tr><td>{escape(run_.label)}</td><td colspan=3>not deleted under this learner's requests</td></tr>")
                 continue
             rows.append(f"<tr><td>{escape(run_.label)}</td><td>{s['release']}</td><td>{s['single']:+.2f}</td><td>{s['average']:+.2f}</td></tr>")
-        img = ""
-        if self.result.dataset.startswith("digits"):
-            img = self._digit_html(rid)
         self.record_view.value = (
-            f"<h4>record {rid}</h4>{img}<table class='dl-table'><tr><th>learner</th><th>deleted at</th>"
-            "<th>LiRA score, last release</th><th>LiRA score, average since deletion</th></tr>" + "".join(rows) + "</table>"
+            f"<h4>record {rid}</h4>{_digit_html(self.result.dataset, rid)}<table class='dl-table'><tr><th>learner</th>"
+            "<th>deleted at</th><th>LiRA score, last release</th><th>LiRA score, average since deletion</th></tr>"
+            + "".join(rows) + "</table>"
             "<div class='dl-muted'>LiRA score = log-likelihood ratio IN vs OUT; above 0 looks like a member.</div>")
-
-    def _digit_html(self, rid: int) -> str:
-        """The record's raw 8×8 image and its class (the labels are loaded once per data set)."""
-        from deletionlab.unlearning.data import load, raw_images
-
-        from .common import colorize, png_data_uri, upscale
-
-        name = self.result.dataset
-        if getattr(self, "_labels", (None,))[0] != name:
-            self._labels = (name, load(name, seed=self.result.config["seed"]).y)
-        y = int(self._labels[1][rid])
-        text = {"digits_3v8": ("3", "8"), "digits_odd": ("even", "odd")}.get(name, [str(k) for k in range(10)])[y]
-        rgb = colorize(raw_images(name)[rid], 0.0, 16.0, "gray_r")
-        return f"<img src='{png_data_uri(upscale(rgb, 8))}' width=64 height=64 style='image-rendering:pixelated'> class {text}"
 
     # -- accounting -------------------------------------------------------------------------------
     def start_accounting(self) -> None:
-        self.account_job.clear_error()
-        try:
-            h = self.hyper()
-        except UserError as exc:
-            self.account_job.show_error(str(exc))
+        h = self.account_job.attempt(self.hyper)
+        if h is None:
             return
         try:
-            requests = max(1, min(int(self.releases.value), 10))
+            requests = max(1, min(int(self.releases.value), MAX_ACCOUNTING_REQUESTS))
         except ValueError:
             requests = 1
         self.account_job.run(accounting_curves, h, requests=requests, on_result=self._show_accounting, name="Accounting")
@@ -293,28 +258,38 @@ class UnlearningExplorer(StudyRoot):
         self.account_text.value = out["text"]
 
 
-def accounting_curves(h: Hyper, progress=None, cancel=None, alpha: float = 2.0, k_max: int | None = None,
-                      requests: int = 1) -> dict:
-    """Exact Rényi divergence (ridge regression on ``diabetes``, one deleted record) and the
-    bound (first request and the ``requests``-th), as functions of K_U, for the hyper-parameters ``h``."""
-    from deletionlab.unlearning import accounting
-    from deletionlab.unlearning.data import load
+def _summary_html(res: Result) -> str:
+    """The last release of every learner in one table, with what the numbers can resolve."""
+    last = {k: r.releases[-1] for k, r in res.runs.items()}
+    rows = "".join(
+        f"<tr><td>{escape(res.runs[k].label)}</td><td>{r['accuracy']:.3f}</td>"
+        f"<td>{r['attacks']['single_online']['auc']:.3f}</td><td>{r['attacks']['average_online']['auc']:.3f}</td>"
+        f"<td>{r['attacks']['single_online']['tpr']['0.001']:.3f}</td>"
+        f"<td>{r['attacks']['single_online']['tpr']['0.01']:.3f}</td><td>{r['attacks']['members_online']['auc']:.3f}</td>"
+        f"<td>{np.mean([x['cost'] for x in res.runs[k].releases[1:]]):,.0f}</td></tr>"
+        for k, r in last.items()
+    )
+    n_pos = next(iter(last.values()))["attacks"]["single_online"]["n_pos"]
+    return (
+        f"<div class='dl-muted'>{escape(res.dataset)}: {res.n_members} records in the service, {res.n_outsiders} never-members; "
+        f"{n_pos} deleted by release {res.config['releases']}; {res.config['shadows']} shadow models per learner; "
+        f"{res.seconds:.1f} s. With {res.n_outsiders} negatives the smallest resolvable FPR is {1 / res.n_outsiders:.2%}"
+        f"{' (so TPR@0.1% is the TPR at zero false positives)' if res.n_outsiders < 1000 else ''}.</div>"
+        "<table class='dl-table'><tr><th>learner</th><th>accuracy</th><th>AUC single</th><th>AUC average</th>"
+        "<th>TPR@0.1%</th><th>TPR@1%</th><th>AUC members</th><th>cost/release</th></tr>" + rows + "</table>")
 
-    ds = load("diabetes")
-    k_max = k_max or max(4 * h.k_unlearn, 50)
-    beta = 2.0 + h.lam  # ridge with ‖x̃‖² ≤ 2
-    eta = h.eta or 1.0 / beta
-    if h.sigma == 0:
-        raise UserError("σ = 0: without noise the divergence is infinite; set σ > 0 to see the curves.")
-    exact = accounting.exact_ridge_divergence(ds.X, ds.y, ds.members, ds.members[:1], lam=h.lam, sigma=h.sigma, eta=eta,
-                                              k_learn=h.k_learn, k_unlearn=k_max, alpha=alpha)
-    kw = dict(alpha=alpha, sigma=h.sigma, eta=eta, lam=h.lam, lipschitz=accounting.ridge_lipschitz(ds.X, ds.y, ds.members, h, eta),
-              n=len(ds.members), smooth=beta)
-    bound = accounting.noisy_gd_bound(np.arange(k_max + 1), **kw)
-    later = accounting.noisy_gd_bound(np.arange(k_max + 1), **kw, requests=requests) if requests > 1 else bound
-    text = accounting.describe(exact, bound, h, eta, alpha, len(ds.members))
-    return {"k": list(range(k_max + 1)), "exact": exact.tolist(), "bound": None if bound is None else bound.tolist(),
-            "bound_requests": None if later is None else later.tolist(), "requests": requests, "text": text}
+
+def _digit_html(dataset: str, rid: int) -> str:
+    """The record's raw 8×8 image and its class ("" for data sets that are not images)."""
+    images = raw_images(dataset)
+    if images is None:
+        return ""
+    rgb = colorize(images[rid], 0.0, 16.0, "gray_r")
+    return (f"<img src='{png_data_uri(upscale(rgb, 8))}' width=64 height=64 style='image-rendering:pixelated'> "
+            f"class {escape(class_name(dataset, rid))}")
+
+
+# -- the committed results ---------------------------------------------------------------------------
 
 
 class UnlearningResultsView(W.VBox):
@@ -324,68 +299,77 @@ class UnlearningResultsView(W.VBox):
     def __init__(self, results: dict) -> None:
         from deletionlab.unlearning.report import compare
 
-        rows = compare(results)
-        self.rows = rows
-        table = "".join(f"<tr><td>{escape(r.claim)}</td><td>{escape(r.paper)}</td><td>{escape(r.ours)}</td><td><b>{escape(r.verdict)}</b></td></tr>"
-                        for r in rows)
-        made = results.get("made_by", {})
-        cfg = results["config"]
-        h = cfg["hyper"]
-        head = W.HTML(
-            f"<div class='dl-muted'>{results['seeds']} seeds; {escape(cfg['dataset'])}; {cfg['releases']} releases × "
-            f"{cfg['per_release']} deletions; {cfg['shadows']} shadow models; λ = {h['lam']:g}, σ = {h['sigma']:g}, "
-            f"K_A = {h['k_learn']}, K_U = {h['k_unlearn']}. Source: {escape(made.get('command', ''))} ({escape(made.get('date', ''))}). "
-            "± is one standard error over seeds.</div>"
-            "<table class='dl-results' style='border-collapse:collapse;margin-top:6px'><tr><th>claim</th><th>paper</th>"
-            "<th>ours</th><th>verdict</th></tr>" + table + "</table>")
+        self.rows = compare(results)
+        cfg, h = results["config"], results["config"]["hyper"]
+        about = (f"{results['seeds']} seeds; {cfg['dataset']}; {cfg['releases']} releases × {cfg['per_release']} deletions; "
+                 f"{cfg['shadows']} shadow models; λ = {h['lam']:g}, σ = {h['sigma']:g}, K_A = {h['k_learn']}, "
+                 f"K_U = {h['k_unlearn']}. ± is one standard error over seeds.")
+        head = W.HTML(source_line(results.get("made_by"), extra=about) + claims_table(self.rows))
         head.add_class("dl-results-table")
-        util_rows = "".join(
-            f"<tr><td>{escape(req)}</td><td>{escape(e['label'])}</td><td>{e['accuracy']['mean'][0]:.3f}</td>"
-            f"<td>{e['accuracy']['mean'][-1]:.3f}</td><td>{np.mean(e['cost']['mean'][1:]):,.0f}</td>"
-            f"<td>{e['single_online_auc']['mean'][-1]:.3f}</td><td>{e['members_online_auc']['mean'][-1]:.3f}</td></tr>"
-            for req, entry in results["requesters"].items() for e in entry.values())
-        utility = W.HTML("<h4>Accuracy and cost of the releases (mean over seeds)</h4><table class='dl-table'><tr><th>requests</th>"
-                         "<th>learner</th><th>accuracy, release 0</th><th>accuracy, last release</th><th>record-passes per release</th>"
-                         "<th>AUC deleted, last</th><th>AUC current members, last</th></tr>" + util_rows + "</table>")
-        utility.add_class("dl-utility-table")
-        plots = []
-        for req, entry in results["requesters"].items():
-            for att, name in (("single_online_auc", "one release"), ("average_online_auc", "average since deletion")):
-                fig = LinePlot(f"{req} requests: {name}", "release", "LiRA AUC (deleted)", width=4.4, height=3.0)
-                series = []
-                for key, e in entry.items():
-                    m, sd, n = np.array(e[att]["mean"]), np.array(e[att]["std"]), e[att]["n"]
-                    xs = list(range(1, len(m) + 1))
-                    series.append(dict(x=xs, y=m.tolist(), label=e["label"], color=COLORS.get(key)))
-                    series.append(dict(x=xs, y=(m + 2 * sd / np.sqrt(n)).tolist(), style=":", color=COLORS.get(key)))
-                fig.draw(series, hlines=[(0.5, "chance")], ylim=(0.35, 0.9))
-                plots.append(fig)
-        acc = results.get("accumulation")
-        if acc:
-            fig = LinePlot("one deleted batch, later releases: averaging accumulates", "releases since the deletion",
-                           "LiRA AUC (deleted batch)", width=6.0, height=3.8)
-            series = []
-            for key, e in acc.items():
-                xs = list(range(1, len(e["average"]["mean"]) + 1))
-                same = np.allclose(e["average"]["mean"], e["single"]["mean"])
-                series.append(dict(x=xs, y=e["average"]["mean"], color=COLORS.get(key), style="-",
-                                   label=f"{e['label']}" + ("" if same else ": average of releases")))
-                if not same:  # a learner whose releases repeat has one curve
-                    series.append(dict(x=xs, y=e["single"]["mean"], label=f"{e['label']}: one release", color=COLORS.get(key), style=":"))
-            ys = [v for ser in series for v in ser["y"]]
-            lo, hi = min(ys), max(ys)
-            fig.draw(series, hlines=[(0.5, "chance")], legend_loc="lower right",
-                     ylim=(min(lo, 0.5) - 0.5 * (hi - min(lo, 0.5)), hi + 0.01))
-            fig.add_class("dl-accumulation")
-            plots.insert(0, fig)
-        sw = results.get("sigma_sweep")
-        if sw:
-            pts = sorted(sw["points"].items(), key=lambda kv: float(kv[0]))
-            xs = [float(k) for k, _ in pts]
-            fig = LinePlot(f"Noisy-GD, {sw['requester']} requests: noise σ", "σ", "LiRA AUC (deleted)", width=4.4, height=3.0)
-            fig.draw([dict(x=xs, y=[p["average_online_auc"]["mean"] for _, p in pts], label="AUC (average attack)", color="tab:purple")],
-                     hlines=[(0.5, "chance")], right=[dict(x=xs, y=[p["accuracy"]["mean"] for _, p in pts], label="accuracy")],
-                     right_label="accuracy", legend_loc="lower center")
-            plots.insert(1, fig)
+        plots = _timeline_plots(results["requesters"])
+        if results.get("accumulation"):
+            plots.insert(0, _accumulation_plot(results["accumulation"]))
+        if results.get("sigma_sweep"):
+            plots.insert(1, _sigma_plot(results["sigma_sweep"]))
         grid = [W.HBox(plots[i:i + 2]) for i in range(0, len(plots), 2)]
-        super().__init__([head, *grid, utility])
+        super().__init__([head, *grid, _utility_table(results["requesters"])])
+
+
+def _timeline_plots(requesters: dict) -> list[LinePlot]:
+    """Per requester and attack: AUC on the deleted records per release, mean and mean + 2 s.e."""
+    plots = []
+    for req, entry in requesters.items():
+        for att, name in (("single_online_auc", "one release"), ("average_online_auc", "average since deletion")):
+            fig = LinePlot(f"{req} requests: {name}", "release", "LiRA AUC (deleted)", width=4.4, height=3.0)
+            series = []
+            for key, e in entry.items():
+                m, sd, n = np.array(e[att]["mean"]), np.array(e[att]["std"]), e[att]["n"]
+                xs = list(range(1, len(m) + 1))
+                series.append(dict(x=xs, y=m.tolist(), label=e["label"], color=COLORS.get(key)))
+                series.append(dict(x=xs, y=(m + 2 * sd / np.sqrt(n)).tolist(), style=":", color=COLORS.get(key)))
+            fig.draw(series, hlines=[(0.5, "chance")], ylim=(0.35, 0.9))
+            plots.append(fig)
+    return plots
+
+
+def _accumulation_plot(acc: dict) -> LinePlot:
+    """One deleted batch, later releases: one release vs the average of releases, per learner."""
+    fig = LinePlot("one deleted batch, later releases: averaging accumulates", "releases since the deletion",
+                   "LiRA AUC (deleted batch)", width=6.0, height=3.8)
+    series = []
+    for key, e in acc.items():
+        xs = list(range(1, len(e["average"]["mean"]) + 1))
+        same = np.allclose(e["average"]["mean"], e["single"]["mean"])
+        series.append(dict(x=xs, y=e["average"]["mean"], color=COLORS.get(key), style="-",
+                           label=f"{e['label']}" + ("" if same else ": average of releases")))
+        if not same:  # a learner whose releases repeat has one curve
+            series.append(dict(x=xs, y=e["single"]["mean"], label=f"{e['label']}: one release", color=COLORS.get(key), style=":"))
+    ys = [v for ser in series for v in ser["y"]]
+    lo, hi = min(ys), max(ys)
+    fig.draw(series, hlines=[(0.5, "chance")], legend_loc="lower right", ylim=(min(lo, 0.5) - 0.5 * (hi - min(lo, 0.5)), hi + 0.01))
+    fig.add_class("dl-accumulation")
+    return fig
+
+
+def _sigma_plot(sw: dict) -> LinePlot:
+    """Noisy-GD's σ against the average attack's AUC (left) and accuracy (right)."""
+    pts = sorted(sw["points"].items(), key=lambda kv: float(kv[0]))
+    xs = [float(k) for k, _ in pts]
+    fig = LinePlot(f"Noisy-GD, {sw['requester']} requests: noise σ", "σ", "LiRA AUC (deleted)", width=4.4, height=3.0)
+    fig.draw([dict(x=xs, y=[p["average_online_auc"]["mean"] for _, p in pts], label="AUC (average attack)", color="tab:purple")],
+             hlines=[(0.5, "chance")], right=[dict(x=xs, y=[p["accuracy"]["mean"] for _, p in pts], label="accuracy")],
+             right_label="accuracy", legend_loc="lower center")
+    return fig
+
+
+def _utility_table(requesters: dict) -> W.HTML:
+    rows = "".join(
+        f"<tr><td>{escape(req)}</td><td>{escape(e['label'])}</td><td>{e['accuracy']['mean'][0]:.3f}</td>"
+        f"<td>{e['accuracy']['mean'][-1]:.3f}</td><td>{np.mean(e['cost']['mean'][1:]):,.0f}</td>"
+        f"<td>{e['single_online_auc']['mean'][-1]:.3f}</td><td>{e['members_online_auc']['mean'][-1]:.3f}</td></tr>"
+        for req, entry in requesters.items() for e in entry.values())
+    table = W.HTML("<h4>Accuracy and cost of the releases (mean over seeds)</h4><table class='dl-table'><tr><th>requests</th>"
+                   "<th>learner</th><th>accuracy, release 0</th><th>accuracy, last release</th><th>record-passes per release</th>"
+                   "<th>AUC deleted, last</th><th>AUC current members, last</th></tr>" + rows + "</table>")
+    table.add_class("dl-utility-table")
+    return table

@@ -49,7 +49,7 @@ explorer
     ("md", """
 ## What we measured
 
-`scripts/unlearning_experiment.py` ran the default experiment for three requesters — random users,
+`scripts/unlearning_experiment.py` (`deletionlab.unlearning.experiment`) ran the default experiment for three requesters — random users,
 users the current release predicts most confidently, users it gets most wrong — over several seeds
 (each seed: new members, shadows and requests). It also isolates claim 2: one batch of 40 users
 deletes at release 1, and the service keeps publishing for 30 periods without further requests;
@@ -80,10 +80,10 @@ theorem of Chourasia & Shah offline; the curve is the same-shape bound of *Lange
 reconstructed. The exact curve is ours and needs no constants.
 """),
     ("code", """
+import ipywidgets as W
+from deletionlab.unlearning.accounting import accounting_curves
 from deletionlab.unlearning.learners import Hyper
 from deletionlab.widgets import LinePlot
-from deletionlab.widgets.unlearning import accounting_curves
-import ipywidgets as W
 
 out = accounting_curves(Hyper())
 fig = LinePlot("Noisy-GD on ridge: divergence to retraining", "unlearning steps K_U", "Rényi divergence (α = 2)", width=6, height=3.6)

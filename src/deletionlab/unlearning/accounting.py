@@ -18,10 +18,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from deletionlab.core.jobs import UserError
+from deletionlab.core.jobs import CancelToken, Progress, UserError, check_cancel, no_progress
+from deletionlab.unlearning.data import load
+from deletionlab.unlearning.models import Task
+
+if TYPE_CHECKING:
+    from deletionlab.unlearning.learners import Hyper
+
+#: the data set of the exact curve: scikit-learn's diabetes regression (ridge releases are Gaussian)
+ACCOUNTING_DATASET = "diabetes"
+#: Rényi order α of the curves
+DEFAULT_ALPHA = 2.0
 
 
 def gaussian_renyi(m1: np.ndarray, S1: np.ndarray, m2: np.ndarray, S2: np.ndarray, alpha: float) -> float:
@@ -72,7 +83,8 @@ def exact_ridge_divergence(X: np.ndarray, y: np.ndarray, members: np.ndarray, de
     then j steps on ``members`` without ``deleted``; retrained runs k_learn + j steps on the
     latter. Requires η < 2/λ_max(A) (checked)."""
     if sigma <= 0:
-        raise UserError("σ = 0: without noise the releases are point masses and the divergence is infinite.")
+        raise UserError(f"σ = {sigma:g}: without noise the releases are point masses and the divergence is infinite; "
+                        "set σ > 0 to see the curves.")
     members = np.asarray(members, int)
     keep = np.setdiff1d(members, deleted)
     if len(keep) == len(members):
@@ -142,16 +154,11 @@ def noisy_gd_bound(k_unlearn, *, alpha: float, sigma: float, eta: float, lam: fl
     return eps(alpha, requests)
 
 
-def renyi_to_dp(eps_alpha: float, alpha: float, delta: float) -> float:
-    """(ε, δ)-DP from an α-Rényi bound: ε = ε_α + log(1/δ)/(α − 1) (Mironov 2017)."""
-    return eps_alpha + math.log(1 / delta) / (alpha - 1)
-
-
-def ridge_lipschitz(X: np.ndarray, y: np.ndarray, members: np.ndarray, hyper, eta: float | None = None) -> float:
+def ridge_lipschitz(X: np.ndarray, y: np.ndarray, members: np.ndarray, lam: float) -> float:
     """A *local* Lipschitz constant for ridge regression: the largest per-example gradient norm
-    ‖x̃‖·|θ*ᵀx̃ − y| at the regularised minimiser θ* over the members (the squared loss has no
-    global one; Noisy-GD's guarantee would clip gradients to this L)."""
-    A, b = ridge_system(X, y, members, hyper.lam)
+    ‖x̃‖·|θ*ᵀx̃ − y| at the regularised minimiser θ* (penalty λ = ``lam``) over the members (the
+    squared loss has no global one; Noisy-GD's guarantee would clip gradients to this L)."""
+    A, b = ridge_system(X, y, members, lam)
     theta = np.linalg.solve(A, b)
     Xb = np.c_[np.asarray(X, float), np.ones(len(X))][members]
     r = Xb @ theta - np.asarray(y, float)[members]
@@ -174,3 +181,30 @@ def describe(exact: np.ndarray, bound: np.ndarray | None, hyper, eta: float, alp
         parts.append(f". Decay per step: exact ×{math.exp(rate_exact):.4f}, bound ×{math.exp(-hyper.lam * eta / alpha):.4f}.")
     parts.append(f"<div class='dl-muted'>Bound: {BOUND_SOURCE}.</div>")
     return "".join(parts)
+
+
+def accounting_curves(h: Hyper, progress: Progress = no_progress, cancel: CancelToken | None = None,
+                      alpha: float = DEFAULT_ALPHA, k_max: int | None = None, requests: int = 1) -> dict:
+    """Exact Rényi divergence (ridge regression on ``diabetes``, one deleted record) and the bound
+    (first request and the ``requests``-th), as functions of K_U = 0..k_max, for the
+    hyper-parameters ``h`` (checked by :meth:`.learners.Hyper.validate`). Returns a JSON-able dict:
+    ``k``, ``exact``, ``bound`` and ``bound_requests`` (None when σ = 0 makes the bound infinite),
+    ``requests`` and ``text`` (:func:`describe`)."""
+    ds = load(ACCOUNTING_DATASET)
+    h.validate(Task.from_dataset(ds, "ridge"))
+    k_max = k_max or max(4 * h.k_unlearn, 50)
+    beta = 2.0 + h.lam  # ridge with ‖x̃‖² ≤ 2
+    eta = h.eta or 1.0 / beta
+    progress(0, 2, "exact divergence")
+    exact = exact_ridge_divergence(ds.X, ds.y, ds.members, ds.members[:1], lam=h.lam, sigma=h.sigma, eta=eta,
+                                   k_learn=h.k_learn, k_unlearn=k_max, alpha=alpha)
+    check_cancel(cancel)
+    progress(1, 2, "bound")
+    kw = dict(alpha=alpha, sigma=h.sigma, eta=eta, lam=h.lam, lipschitz=ridge_lipschitz(ds.X, ds.y, ds.members, h.lam),
+              n=len(ds.members), smooth=beta)
+    bound = noisy_gd_bound(np.arange(k_max + 1), **kw)
+    later = noisy_gd_bound(np.arange(k_max + 1), **kw, requests=requests) if requests > 1 else bound
+    text = describe(exact, bound, h, eta, alpha, len(ds.members))
+    progress(2, 2, "done")
+    return {"k": list(range(k_max + 1)), "exact": exact.tolist(), "bound": None if bound is None else bound.tolist(),
+            "bound_requests": None if later is None else later.tolist(), "requests": requests, "text": text}

@@ -1,4 +1,4 @@
-"""LiRA membership inference (Carlini et al. 2022) and its metrics.
+"""LiRA membership inference (Carlini et al. 2022), its metrics, and the attacks on a series of releases.
 
 For every record the attacker has the statistic s (the logit-scaled confidence, see
 :meth:`.models.Task.confidence`) of the target model, and the same statistic under shadow models
@@ -7,18 +7,37 @@ trained with the record (IN) and without it (OUT). It fits a Gaussian to each an
 * **online**:  log N(s; μ_in, σ_in²) − log N(s; μ_out, σ_out²)
 * **offline**: log Φ((s − μ_out) / σ_out)   (only OUT shadows needed; large = member-like)
 
-Means are per record; with few shadows the variances are pooled over records ("fixed variance",
-the variant Carlini et al. recommend below 64 shadows) unless ``per_example_var=True``.
+Means are per record; the variances are pooled over records ("fixed variance", the variant
+Carlini et al. recommend below 64 shadows; the explorer and the experiment use at most 64).
+
+:func:`attack_learner` runs the attacks of the study on every release of a learner: at release t
+the positives are the records deleted so far, the negatives the never-members (a perfect
+unlearner gives AUC 0.5):
+
+* ``single_online`` / ``single_offline``: the statistic of release t alone;
+* ``average_online``: the statistic of the parameter average of all releases published since the
+  record's deletion (an attacker who keeps every release; it cancels fresh noise);
+* ``members_online``: the ordinary membership attack on the *current* members.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 from scipy.stats import norm
 
+from deletionlab.core.jobs import CancelToken, check_cancel
+
+if TYPE_CHECKING:
+    from deletionlab.unlearning.learners import Learner, Release
+    from deletionlab.unlearning.models import Task
+
 FPRS = (0.001, 0.01)
+#: the attacks run on every release (see the module docstring)
+ATTACKS = ("single_online", "single_offline", "average_online", "members_online")
 
 
 @dataclass
@@ -31,19 +50,15 @@ class ShadowStats:
     sd_out: np.ndarray
 
     @classmethod
-    def fit(cls, S: np.ndarray, masks: np.ndarray, per_example_var: bool = False) -> ShadowStats:
+    def fit(cls, S: np.ndarray, masks: np.ndarray) -> ShadowStats:
         S, masks = np.asarray(S, float), np.asarray(masks, bool)
         n_in, n_out = masks.sum(0), (~masks).sum(0)
         mu_in = np.where(n_in > 0, (S * masks).sum(0) / np.maximum(n_in, 1), np.nan)
         mu_out = np.where(n_out > 0, (S * ~masks).sum(0) / np.maximum(n_out, 1), np.nan)
         r_in = np.where(masks, S - mu_in, 0.0)
         r_out = np.where(~masks, S - mu_out, 0.0)
-        if per_example_var:
-            sd_in = np.sqrt((r_in ** 2).sum(0) / np.maximum(n_in - 1, 1))
-            sd_out = np.sqrt((r_out ** 2).sum(0) / np.maximum(n_out - 1, 1))
-        else:
-            sd_in = np.full(S.shape[1], np.sqrt((r_in ** 2).sum() / max(n_in.sum() - S.shape[1], 1)))
-            sd_out = np.full(S.shape[1], np.sqrt((r_out ** 2).sum() / max(n_out.sum() - S.shape[1], 1)))
+        sd_in = np.full(S.shape[1], np.sqrt((r_in ** 2).sum() / max(n_in.sum() - S.shape[1], 1)))
+        sd_out = np.full(S.shape[1], np.sqrt((r_out ** 2).sum() / max(n_out.sum() - S.shape[1], 1)))
         floor = 1e-6 + 1e-3 * np.nanstd(S)
         return cls(np.nan_to_num(mu_in), np.nan_to_num(mu_out), np.maximum(sd_in, floor), np.maximum(sd_out, floor))
 
@@ -70,12 +85,9 @@ class Metrics:
         """The smallest non-zero false-positive rate these negatives can resolve (1/n_neg)."""
         return 1.0 / max(self.n_neg, 1)
 
-    def to_json(self, curve: bool = False) -> dict:
-        d = {"auc": self.auc, "tpr": {str(k): v for k, v in self.tpr.items()}, "n_pos": self.n_pos, "n_neg": self.n_neg}
-        if curve:
-            d["fpr_curve"] = self.fpr_curve.tolist()
-            d["tpr_curve"] = self.tpr_curve.tolist()
-        return d
+    def to_json(self) -> dict:
+        """The numbers a release records (the curves are kept for the last release only)."""
+        return {"auc": self.auc, "tpr": {str(k): v for k, v in self.tpr.items()}, "n_pos": self.n_pos, "n_neg": self.n_neg}
 
 
 def metrics(pos: np.ndarray, neg: np.ndarray, fprs=FPRS, neg_weight: np.ndarray | None = None) -> Metrics:
@@ -95,3 +107,89 @@ def metrics(pos: np.ndarray, neg: np.ndarray, fprs=FPRS, neg_weight: np.ndarray 
     tprs = {f: float(tpr[fpr <= f].max()) if (fpr <= f).any() else 0.0 for f in fprs}
     n_neg = len(neg) if neg_weight is None else int(round(float(np.sum(neg_weight))))
     return Metrics(float(roc_auc_score(y, s, sample_weight=w)), tprs, fpr, tpr, len(pos), n_neg)
+
+
+# -- the attacks on a learner's releases ----------------------------------------------------------
+
+
+@dataclass
+class LearnerRun:
+    """One learner's releases, attacked."""
+
+    key: str
+    label: str
+    releases: list[dict]  # per release: t, accuracy, cost, deleted (ids), n_present, attacks {name: metrics json}
+    roc: dict  # attack name -> {fpr, tpr} at the last release
+    deleted_scores: list[dict]  # per deleted record: id, release, single/average score at the end
+
+
+def _release_json(rel: Release) -> dict:
+    return {"t": rel.t, "accuracy": rel.accuracy, "cost": rel.cost, "deleted": [int(i) for i in rel.deleted_now],
+            "n_present": int(len(rel.present))}
+
+
+class _Windows:
+    """Target and shadow statistics of the parameter average of releases r0..t (cached); for an
+    exact learner (releases depend only on the data left) the average is release t itself."""
+
+    def __init__(self, task: Task, learner: Learner, shadow: list[torch.Tensor], masks: np.ndarray,
+                 target_single: list[np.ndarray], stats_single: list[ShadowStats]) -> None:
+        self.task, self.learner, self.shadow, self.masks = task, learner, shadow, masks
+        self.target_single, self.stats_single = target_single, stats_single
+        self.cache: dict[tuple[int, int], tuple[np.ndarray, ShadowStats]] = {}
+
+    def __call__(self, r0: int, t: int) -> tuple[np.ndarray, ShadowStats]:
+        if (r0, t) not in self.cache:
+            if self.learner.exact:
+                self.cache[(r0, t)] = (self.target_single[t], self.stats_single[t])
+            else:
+                rels, sharded = self.learner.releases, self.learner.releases[0].sharded
+                tgt = self.task.confidence(torch.stack([rels[k].params for k in range(r0, t + 1)]).mean(0), sharded)
+                sh = self.task.confidence(torch.stack(self.shadow[r0: t + 1]).mean(0), sharded)
+                self.cache[(r0, t)] = (tgt, ShadowStats.fit(sh, self.masks))
+        return self.cache[(r0, t)]
+
+
+def _average_attack(window: _Windows, deleted_at: dict[int, int], gone: np.ndarray, outsiders: np.ndarray,
+                    t: int) -> Metrics:
+    """Average since deletion: positives grouped by their deletion release; negatives scored under
+    every window, weighted like the positives."""
+    pos, neg, wts = [], [], []
+    for r0 in sorted({deleted_at[int(i)] for i in gone}):
+        ids = np.array([i for i in gone if deleted_at[int(i)] == r0])
+        tgt, sts = window(r0, t)
+        pos.append(sts.score(tgt[ids], ids))
+        neg.append(sts.score(tgt[outsiders], outsiders))
+        wts.append(np.full(len(outsiders), len(ids) / len(gone)))
+    return metrics(np.concatenate(pos), np.concatenate(neg), neg_weight=np.concatenate(wts))
+
+
+def attack_learner(task: Task, learner: Learner, shadow: list[torch.Tensor], masks: np.ndarray,
+                   outsiders: np.ndarray, cancel: CancelToken | None = None) -> LearnerRun:
+    """Run the attacks on every release of ``learner`` with its shadow releases."""
+    rels = learner.releases
+    T = len(rels) - 1
+    sharded = rels[0].sharded
+    stats_single = [ShadowStats.fit(task.confidence(shadow[t], sharded), masks) for t in range(T + 1)]
+    target_single = [task.confidence(r.params, sharded) for r in rels]
+    deleted_at = {int(i): r.t for r in rels for i in r.deleted_now}
+    window = _Windows(task, learner, shadow, masks, target_single, stats_single)
+    out_rel, roc, scores = [_release_json(rels[0]) | {"attacks": {}}], {}, []
+    for t in range(1, T + 1):
+        check_cancel(cancel)
+        gone = np.array([i for i, r in deleted_at.items() if r <= t], dtype=int)
+        st, tgt_t = stats_single[t], target_single[t]
+        present = rels[t].present
+        att = {"single_online": metrics(st.score(tgt_t[gone], gone), st.score(tgt_t[outsiders], outsiders)),
+               "single_offline": metrics(st.score(tgt_t[gone], gone, online=False),
+                                         st.score(tgt_t[outsiders], outsiders, online=False)),
+               "average_online": _average_attack(window, deleted_at, gone, outsiders, t),
+               "members_online": metrics(st.score(tgt_t[present], present), st.score(tgt_t[outsiders], outsiders))}
+        out_rel.append(_release_json(rels[t]) | {"attacks": {k: v.to_json() for k, v in att.items()}})
+        if t == T:
+            roc = {k: {"fpr": v.fpr_curve.tolist(), "tpr": v.tpr_curve.tolist()} for k, v in att.items()}
+            for i in sorted(deleted_at, key=lambda i: (deleted_at[i], i)):
+                tgt, sts = window(deleted_at[i], t)
+                scores.append({"id": i, "release": deleted_at[i], "single": float(st.score(tgt_t[[i]], [i])[0]),
+                               "average": float(sts.score(tgt[[i]], [i])[0])})
+    return LearnerRun(learner.key, learner.label, out_rel, roc, scores)

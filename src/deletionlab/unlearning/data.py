@@ -35,6 +35,13 @@ DATASETS = {
     "diabetes": ("load_diabetes", "regression", "442 patients, 10 features, disease progression (ridge only)"),
 }
 
+#: names of the classes, by label index, where the data set's target is not self-explanatory
+CLASS_NAMES = {
+    "digits": tuple(str(k) for k in range(10)),
+    "digits_3v8": ("3", "8"),
+    "digits_odd": ("even", "odd"),
+}
+
 
 @dataclass
 class Dataset:
@@ -128,3 +135,18 @@ def raw_images(name: str) -> np.ndarray | None:
     images = images.copy()
     images.setflags(write=False)
     return images
+
+
+@lru_cache(maxsize=4)
+def labels(name: str) -> np.ndarray:
+    """The labels of a data set in record order (read-only; they do not depend on the split seed)."""
+    y = load(name).y.copy()
+    y.setflags(write=False)
+    return y
+
+
+def class_name(name: str, rid: int) -> str:
+    """The class of record ``rid`` in words ("3", "odd"; the label index where no names are known)."""
+    y = int(labels(name)[rid])
+    names = CLASS_NAMES.get(name)
+    return names[y] if names else str(y)

@@ -1,0 +1,195 @@
+"""What the explorer computes: one service, one configuration, every release attacked.
+
+A service publishes a model, then a new release after each batch of deletion requests, and an
+attacker runs LiRA against every release, aimed at the *deleted* records.
+``explore(Config(...))`` trains each learner on the service's data (release 0), then for
+t = 1..T asks the requester which records delete, lets the learner answer and publish release t.
+Independently, it trains the attacker's shadow models with each learner's own procedure
+(batched; on random halves of all records, each shadow republishing T + 1 times without
+deletions) and runs the attacks of :func:`.attack.attack_learner` on every release.
+
+:func:`validate` is the one place a configuration is checked (the widget calls it before it
+starts a job, :func:`explore` again before it computes); :mod:`.experiment` runs
+:func:`explore` over many seeds.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from deletionlab.core.jobs import CancelToken, Progress, UserError, check_cancel, no_progress
+from deletionlab.unlearning import (
+    DEFAULT_DATASET,
+    DEFAULT_LEARNERS,
+    DEFAULT_MODEL,
+    DEFAULT_PER_RELEASE,
+    DEFAULT_RELEASES,
+    DEFAULT_REQUESTER,
+    DEFAULT_SHADOWS,
+    MAX_RELEASES,
+    MAX_SEED,
+    MAX_SHADOWS,
+    MIN_SHADOWS,
+)
+from deletionlab.unlearning.attack import LearnerRun, attack_learner
+from deletionlab.unlearning.data import DATASETS, Dataset, load
+from deletionlab.unlearning.learners import LEARNERS, Hyper, make
+from deletionlab.unlearning.mlp import MODEL_KINDS, make_task
+from deletionlab.unlearning.models import Task, balanced_masks
+from deletionlab.unlearning.requesters import REQUESTERS
+
+# Seeds. Everything random in a run derives from ``Config.seed`` through these fixed offsets, so
+# that the member split, the shadow models' halves, the requests and each learner's noise are
+# independent streams, and the same for every learner (paired comparisons).
+#: the shadow models' halves: ``default_rng(seed + SHADOW_SEED_OFFSET)``
+SHADOW_SEED_OFFSET = 1
+#: the random requests (the same for every learner): ``default_rng(seed + REQUEST_SEED_OFFSET)``
+REQUEST_SEED_OFFSET = 7
+#: learner number i draws its noise from ``seed + LEARNER_SEED_STRIDE * i``
+LEARNER_SEED_STRIDE = 10
+
+
+def _is_count(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+@dataclass
+class Config:
+    """One configuration of the service and the attacker (what the explorer's controls set)."""
+
+    dataset: str = DEFAULT_DATASET
+    model: str = DEFAULT_MODEL  # "logistic", "mlp" (one hidden layer; non-convex) or "ridge" (regression data)
+    learners: tuple = DEFAULT_LEARNERS
+    requester: str = DEFAULT_REQUESTER
+    releases: int = DEFAULT_RELEASES  # T: releases after the first
+    per_release: int = DEFAULT_PER_RELEASE  # deletion requests answered per release
+    shadows: int = DEFAULT_SHADOWS
+    seed: int = 0
+    hyper: Hyper = field(default_factory=Hyper)
+
+
+def _check_fields(cfg: Config) -> None:
+    if cfg.dataset not in DATASETS:
+        raise UserError(f"Unknown dataset {cfg.dataset!r}; choose one of {', '.join(DATASETS)}.")
+    if cfg.model not in MODEL_KINDS:
+        raise UserError(f"Unknown model {cfg.model!r}; choose {', '.join(MODEL_KINDS)}.")
+    if cfg.requester not in REQUESTERS:
+        raise UserError(f"Unknown requester {cfg.requester!r}; choose one of {', '.join(REQUESTERS)}.")
+    if not cfg.learners:
+        raise UserError("Pick at least one learner.")
+    for key in cfg.learners:
+        if key not in LEARNERS:
+            raise UserError(f"Unknown learner {key!r}; choose from {', '.join(LEARNERS)}.")
+    if cfg.releases == 0:
+        raise UserError("Zero releases: there is nothing to attack. Ask for at least 1 release after the first.")
+    if not _is_count(cfg.releases) or not 1 <= cfg.releases <= MAX_RELEASES:
+        raise UserError(f"Releases must be a whole number from 1 to {MAX_RELEASES} (each one is trained and attacked); "
+                        f"got {cfg.releases!r}.")
+    if not _is_count(cfg.per_release) or cfg.per_release < 1:
+        raise UserError(f"Each release must answer at least one deletion request (deletions per release: got {cfg.per_release!r}).")
+    if not _is_count(cfg.shadows) or cfg.shadows < MIN_SHADOWS or cfg.shadows % 2 or cfg.shadows > MAX_SHADOWS:
+        raise UserError(f"Use an even number of shadow models between {MIN_SHADOWS} and {MAX_SHADOWS}.")
+    if not _is_count(cfg.seed) or not 0 <= cfg.seed <= MAX_SEED:
+        raise UserError(f"The seed must be a whole number from 0 to {MAX_SEED:,}.")
+
+
+def _prepare(cfg: Config) -> tuple[Dataset, Task]:
+    """The data and the model task of a configuration whose fields are valid; the checks that need them."""
+    ds = load(cfg.dataset, seed=cfg.seed)
+    task = make_task(ds, cfg.model)
+    cfg.hyper.validate(task)
+    n_del = cfg.releases * cfg.per_release
+    if n_del >= len(ds.members):
+        raise UserError(f"{cfg.releases} releases × {cfg.per_release} deletions = {n_del} requests, but the service "
+                        f"holds only {len(ds.members)} records. Ask for fewer.")
+    return ds, task
+
+
+def validate(cfg: Config) -> Config:
+    """Check a configuration; a :class:`UserError` names the field and its range. Returns ``cfg``."""
+    _check_fields(cfg)
+    _prepare(cfg)
+    return cfg
+
+
+@dataclass
+class Result:
+    """Every learner's releases, attacked (:class:`.attack.LearnerRun`), and what the run was."""
+
+    config: dict
+    dataset: str
+    n_members: int
+    n_outsiders: int
+    runs: dict  # key -> LearnerRun
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    def timeline(self, attack: str = "single_online", metric: str | float = "auc") -> dict:
+        """{learner: (releases, values)} for one attack and metric (``auc`` or a FPR such as 0.01)."""
+        out = {}
+        for key, run in self.runs.items():
+            xs, ys = [], []
+            for r in run.releases[1:]:
+                m = r["attacks"].get(attack)
+                if m is None:
+                    continue
+                xs.append(r["t"])
+                ys.append(m["auc"] if metric == "auc" else m["tpr"][str(metric)])
+            out[key] = (xs, ys)
+        return out
+
+
+def _notes(cfg: Config) -> list[str]:
+    notes = []
+    if cfg.model == "mlp":
+        notes.append("The MLP is not convex: retraining reaches a deterministic point rather than a minimiser, "
+                     "and Noisy-GD's guarantee (and the accounting tab) does not apply to it.")
+    if cfg.hyper.sigma == 0 and any(k in ("noisy_gd", "caching") for k in cfg.learners):
+        notes.append("σ = 0: Noisy-GD is plain gradient descent and the caching unlearner adds no noise; "
+                     "neither has any guarantee (the bound is infinite).")
+    return notes
+
+
+def _run_learner(cfg: Config, li: int, key: str, ds: Dataset, task: Task, masks: np.ndarray, step,
+                 cancel: CancelToken | None) -> LearnerRun:
+    """Release 0, ``cfg.releases`` answered batches of requests, the shadows, the attacks: one learner."""
+    learner = make(key, task, Hyper(**asdict(cfg.hyper)), seed=cfg.seed + LEARNER_SEED_STRIDE * li, outsiders=ds.outsiders)
+    rng = np.random.default_rng(cfg.seed + REQUEST_SEED_OFFSET)  # the same random requests for every learner
+    step(0, f"{learner.label}: release 0")
+    rel = learner.fit(ds.members, cancel=cancel)
+    step(1)
+    for t in range(1, cfg.releases + 1):
+        check_cancel(cancel)
+        ids = REQUESTERS[cfg.requester](task, rel, cfg.per_release, rng)
+        rel = learner.delete(ids, cancel=cancel)
+        step(1, f"{learner.label}: release {t}")
+    step(0, f"{learner.label}: {cfg.shadows} shadow models")
+    shadow = learner.shadow_releases(masks, cfg.releases + 1, cancel=cancel)
+    step(1, f"{learner.label}: attacking")
+    run = attack_learner(task, learner, shadow, masks, ds.outsiders, cancel=cancel)
+    step(1, f"{learner.label}: done")
+    return run
+
+
+def explore(config: Config | None = None, *, progress: Progress = no_progress,
+            cancel: CancelToken | None = None) -> Result:
+    """Simulate the releases for every learner and attack them (see the module docstring)."""
+    cfg = config or Config()
+    _check_fields(cfg)
+    t0 = time.time()
+    ds, task = _prepare(cfg)
+    masks = balanced_masks(ds.n, cfg.shadows, np.random.default_rng(cfg.seed + SHADOW_SEED_OFFSET))
+    total = len(cfg.learners) * (cfg.releases + 3)
+    done = 0
+
+    def step(n: int, note: str | None = None) -> None:
+        nonlocal done
+        done += n
+        if note is not None:
+            progress(done, total, note)
+
+    runs = {key: _run_learner(cfg, li, key, ds, task, masks, step, cancel) for li, key in enumerate(cfg.learners)}
+    return Result(asdict(cfg), ds.name, len(ds.members), len(ds.outsiders), runs, time.time() - t0, _notes(cfg))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
+from deletionlab.core.jobs import UserError
 from deletionlab.unlearning.models import DTYPE, Task
 
 #: the model kinds :func:`make_task` builds
@@ -97,6 +98,8 @@ def make_task(ds, kind: str | None = None) -> Task:
     """The task for a prepared data set and a model kind: :class:`MLPTask` for ``"mlp"`` (a
     classifier), a convex :class:`.models.Task` for ``"logistic"`` or ``"ridge"`` (``None``: the
     convex model that fits the data set)."""
+    if kind is not None and kind not in MODEL_KINDS:
+        raise UserError(f"Unknown model {kind!r}; choose {', '.join(MODEL_KINDS)}.")
     if kind == "mlp":
         return MLPTask.from_dataset(ds, "logistic")
     return Task.from_dataset(ds, kind)

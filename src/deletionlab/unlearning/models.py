@@ -184,11 +184,9 @@ def descend(task: Task, theta: torch.Tensor, W: torch.Tensor, *, lam: float, eta
     Noisy-GD when ``sigma > 0``:  θ ← Π_R(θ − η(∇L(θ) + λθ) + √(2ησ²) Z),  Z ~ N(0, I).
     ``accelerate`` (noise-free only) uses Nesterov's method for λ-strongly convex losses, which
     reaches the minimiser in far fewer steps; it is how the exact (non-private) learners train.
+    ``eta`` and ``steps`` come checked (:meth:`.learners.Hyper.validate`); a step too large for
+    the loss ends in :class:`Diverged`.
     """
-    if steps < 0:
-        raise UserError("The number of steps cannot be negative.")
-    if eta <= 0 or not math.isfinite(eta):
-        raise UserError("The learning rate η must be a positive number.")
     theta = theta.clone()
     if accelerate and sigma == 0:
         q = math.sqrt(max(lam, 1e-12) * eta)

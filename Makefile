@@ -33,7 +33,7 @@ setup: $(STAMP)
 
 ## serve every dashboard with Voila on http://127.0.0.1:$(PORT) (the home page is the landing page)
 dashboard: setup
-	$(VENV)/bin/voila notebooks/ --port=$(PORT) --Voila.ip=127.0.0.1 --no-browser
+	$(PY) -m deletionlab.serving notebooks/ --port=$(PORT) --Voila.ip=127.0.0.1 --no-browser
 
 ## JupyterLab on the notebooks (Voila's "render" pages work inside it too). It prints a link with a
 ## login token; LAB_TOKEN=... sets the token, LAB_ROOT=... another folder. Root (containers,

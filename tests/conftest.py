@@ -42,11 +42,10 @@ def free_port() -> int:
 
 
 def voila_command(root: str | Path, port: int) -> list[str]:
-    """The dashboard server as ``make dashboard`` runs it (config from ./voila.json), but on a
-    free port and with tracebacks on so a failing test shows why."""
-    voila = Path(sys.executable).with_name("voila")
+    """The dashboard server as ``make dashboard`` runs it (``python -m deletionlab.serving``, config
+    from ./voila.json), but on a free port and with tracebacks on so a failing test shows why."""
     return [
-        str(voila), str(root), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+        sys.executable, "-m", "deletionlab.serving", str(root), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
         "--Voila.port_retries=0", "--VoilaExecutor.timeout=240", "--show_tracebacks=True",
     ]
 

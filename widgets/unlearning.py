@@ -27,6 +27,7 @@ from deletionlab.unlearning.accounting import accounting_curves
 from deletionlab.unlearning.data import DATASETS, class_name, raw_images
 from deletionlab.unlearning.explore import Config, Result, explore, validate
 from deletionlab.unlearning.learners import LEARNERS, Hyper
+from deletionlab.unlearning.report import Z_VERDICT, compare
 
 from .common import JobBar, LinePlot, StudyRoot, claims_table, colorize, escape, png_data_uri, source_line, upscale
 
@@ -297,8 +298,6 @@ class UnlearningResultsView(W.VBox):
     the leakage timelines (mean ± s.e. over seeds) per requester."""
 
     def __init__(self, results: dict) -> None:
-        from deletionlab.unlearning.report import compare
-
         self.rows = compare(results)
         cfg, h = results["config"], results["config"]["hyper"]
         about = (f"{results['seeds']} seeds; {cfg['dataset']}; {cfg['releases']} releases × {cfg['per_release']} deletions; "
@@ -316,7 +315,7 @@ class UnlearningResultsView(W.VBox):
 
 
 def _timeline_plots(requesters: dict) -> list[LinePlot]:
-    """Per requester and attack: AUC on the deleted records per release, mean and mean + 2 s.e."""
+    """Per requester and attack: AUC on the deleted records per release, mean and mean + 2 s.e. (dotted)."""
     plots = []
     for req, entry in requesters.items():
         for att, name in (("single_online_auc", "one release"), ("average_online_auc", "average since deletion")):
@@ -326,7 +325,7 @@ def _timeline_plots(requesters: dict) -> list[LinePlot]:
                 m, sd, n = np.array(e[att]["mean"]), np.array(e[att]["std"]), e[att]["n"]
                 xs = list(range(1, len(m) + 1))
                 series.append(dict(x=xs, y=m.tolist(), label=e["label"], color=COLORS.get(key)))
-                series.append(dict(x=xs, y=(m + 2 * sd / np.sqrt(n)).tolist(), style=":", color=COLORS.get(key)))
+                series.append(dict(x=xs, y=(m + Z_VERDICT * sd / np.sqrt(n)).tolist(), style=":", color=COLORS.get(key)))
             fig.draw(series, hlines=[(0.5, "chance")], ylim=(0.35, 0.9))
             plots.append(fig)
     return plots

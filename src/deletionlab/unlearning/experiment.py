@@ -27,6 +27,13 @@ from deletionlab.unlearning.explore import REQUEST_SEED_OFFSET, SHADOW_SEED_OFFS
 from deletionlab.unlearning.learners import LEARNERS, Hyper, make
 from deletionlab.unlearning.models import Task, balanced_masks
 
+#: claim 2 (accumulation): this many random members delete at release 1, then this many releases
+#: follow without requests; the learners compared (SISA behaves like retraining here)
+ACCUMULATION_BATCH, ACCUMULATION_RELEASES = 40, 30
+ACCUMULATION_LEARNERS = ("retrain", "caching", "noisy_gd")
+#: claim 3: Noisy-GD's σ values under adaptive requests (the first is the default σ)
+SIGMAS = (0.02, 0.05, 0.1, 0.3)
+
 # -- many seeds --------------------------------------------------------------------------------
 
 
@@ -109,8 +116,8 @@ def _accumulation_seed(key: str, dataset: str, seed: int, batch: int, releases: 
     return s_row, a_row
 
 
-def accumulation(dataset: str = DEFAULT_DATASET, learners=("retrain", "caching", "noisy_gd"), *, batch: int = 40,
-                 releases: int = 30, shadows: int = DEFAULT_SHADOWS, hyper: Hyper | None = None, seeds=(0,),
+def accumulation(dataset: str = DEFAULT_DATASET, learners=ACCUMULATION_LEARNERS, *, batch: int = ACCUMULATION_BATCH,
+                 releases: int = ACCUMULATION_RELEASES, shadows: int = DEFAULT_SHADOWS, hyper: Hyper | None = None, seeds=(0,),
                  progress: Progress = no_progress, cancel: CancelToken | None = None) -> dict:
     """Claim 2 in isolation: ``batch`` random members delete at release 1; the service then keeps
     publishing once per period with no further requests (the caching unlearner draws fresh noise
@@ -155,12 +162,10 @@ class ExperimentConfig:
     releases: int = DEFAULT_RELEASES
     per_release: int = DEFAULT_PER_RELEASE
     shadows: int = DEFAULT_SHADOWS
-    #: claim 3: Noisy-GD's σ under adaptive requests (the first is the default σ)
-    sigmas: tuple = (0.02, 0.05, 0.1, 0.3)
+    sigmas: tuple = SIGMAS
     sigma_requester: str = "misclassified"
-    #: claim 2: one batch of this many records deletes, then this many releases follow
-    batch: int = 40
-    later_releases: int = 30
+    batch: int = ACCUMULATION_BATCH
+    later_releases: int = ACCUMULATION_RELEASES
     workers: int = 1
     hyper: Hyper = field(default_factory=Hyper)
 

@@ -16,6 +16,9 @@ import numpy as np
 from deletionlab.core.report import Row
 from deletionlab.core.report import load_results as _load
 
+#: a verdict needs the gap to exceed this many standard errors over seeds (the texts say "2 s.e.")
+Z_VERDICT = 2
+
 
 def _last(entry: dict, name: str) -> tuple[float, float, int]:
     s = entry[name]
@@ -27,13 +30,13 @@ def _fmt(m, sd, n):
 
 
 def _above_chance(m, sd, n, chance=0.5) -> bool:
-    return m - chance > 2 * sd / np.sqrt(max(n, 1))
+    return m - chance > Z_VERDICT * sd / np.sqrt(max(n, 1))
 
 
 def _distinguishable(m, sd, n, chance=0.5) -> bool:
     """AUC away from 0.5 in either direction: an AUC well below 0.5 is as informative as one above
     (an attacker who knows the requester flips the score)."""
-    return abs(m - chance) > 2 * sd / np.sqrt(max(n, 1))
+    return abs(m - chance) > Z_VERDICT * sd / np.sqrt(max(n, 1))
 
 
 def _side(m) -> str:
@@ -48,7 +51,7 @@ def _caching_row(rnd: dict, T: int) -> Row | None:
     a = _last(rnd["caching"], "average_online_auc")
     gap_se = np.hypot(s[1], a[1]) / np.sqrt(s[2])
     leak = _above_chance(*a)
-    verdict = ("agrees" if leak and a[0] - s[0] > 2 * gap_se else
+    verdict = ("agrees" if leak and a[0] - s[0] > Z_VERDICT * gap_se else
                "partly: averaging leaks, but not clearly more than one release" if leak else
                "not reproduced (no leak above 2 s.e.)")
     return Row(f"a caching unlearner leaks deleted records over a series of releases (release {T}, random requests)",
@@ -65,7 +68,7 @@ def _accumulation_row(acc: dict | None) -> Row | None:
     a_end = (c["average"]["mean"][-1], c["average"]["std"][-1], n)
     s_all = float(np.mean(c["single"]["mean"]))
     s_se = float(np.mean(c["single"]["std"])) / np.sqrt(n)
-    leak = _above_chance(*a_end) and a_end[0] - s_all > 2 * np.hypot(a_end[1] / np.sqrt(n), s_se)
+    leak = _above_chance(*a_end) and a_end[0] - s_all > Z_VERDICT * np.hypot(a_end[1] / np.sqrt(n), s_se)
     R = len(c["average"]["mean"])
     ng = acc.get("noisy_gd")
     ng_txt = (f"; Noisy-GD: {ng['average']['mean'][-1]:.3f} (its releases repeat; averaging adds nothing)" if ng else "")

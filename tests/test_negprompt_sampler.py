@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from deletionlab.core import UserError
-from deletionlab.negprompt.sampler import Settings, pipeline_image, run, validate
+from deletionlab.negprompt.sampler import NegativeWindowCallback, Settings, pipeline_image, run, validate
 
 PROMPT, NEG = "a red circle above a blue square", "a blue square"
 
@@ -94,3 +94,34 @@ def test_validation_messages():
             validate(bad)
     assert any("equals the prompt" in n for n in validate(S(negative_prompt=PROMPT)))
     assert any("never acts" in n for n in validate(S(start=5, end=5)))
+    with pytest.raises(UserError, match="after the end"):  # extra windows (a sweep's) are checked in the same place
+        validate(S(), windows=[(2, 12), (7, 4)])
+    with pytest.raises(UserError, match="end step"):
+        run(None, S(), windows=[(0, 13)])  # run validates before touching the pipeline
+
+
+class _FakePipe:
+    """Just enough of a pipeline for the callback: encode_prompt returns labelled embeddings."""
+
+    unet = type("U", (), {"device": torch.device("cpu")})()
+
+    def __init__(self):
+        self.calls = 0
+
+    def encode_prompt(self, prompt, device, n, cfg, negative):
+        self.calls += 1
+        return torch.full((1, 2), 1.0), torch.full((1, 2), 2.0 if negative else 0.0)
+
+
+def test_window_callback_switches_the_negative_prompt_in_and_out():
+    from diffusers.callbacks import PipelineCallback
+
+    cb = NegativeWindowCallback(PROMPT, NEG, start=3, end=7)
+    assert isinstance(cb, PipelineCallback) and cb.tensor_inputs == ["prompt_embeds"]
+    assert (cb.config.start, cb.config.end, cb.config.negative_prompt) == (3, 7, NEG)
+    pipe, seen = _FakePipe(), []
+    kwargs = {"prompt_embeds": torch.zeros(2, 2)}
+    for i in range(10):  # the pipeline calls it after every step; step i + 1 uses what it returns
+        kwargs = cb(pipe, i, 999 - i, kwargs)
+        seen.append(float(kwargs["prompt_embeds"][0, 0]))  # the unconditional half comes first
+    assert seen == [0, 0, 2, 2, 2, 2, 0, 0, 0, 0] and pipe.calls == 2  # negative acts in steps 3..6

@@ -5,13 +5,16 @@ where the empty prompt usually stands::
 
     ε̂ = ε_base + w · (ε(x_t, c_pos) − ε_base),   ε_base = ε(x_t, c_neg) if start ≤ i < end else ε(x_t, ∅)
 
-The loop below runs the pipeline's own parts (tokenizer, text encoder, UNet, scheduler, VAE) the
-way ``StableDiffusionPipeline.__call__`` does, so with the window covering every step it gives the
-pipeline's image for the same seed and scheduler (a test checks max |Δpixel| ≤ 1e-3).
+:func:`run` reads like ``StableDiffusionPipeline.__call__`` and runs the pipeline's own parts
+(tokenizer, text encoder, UNet, scheduler, VAE) the same way: check the inputs (:func:`validate`),
+encode the prompts (:func:`encode`), prepare the latents and timesteps, denoise step by step, decode.
+With the window covering every step it gives the pipeline's image for the same seed and scheduler
+(a test checks max |Δpixel| ≤ 1e-3); :func:`pipeline_image` runs the pipeline itself, with a
+:class:`NegativeWindowCallback` for a window.
 
-It runs several *branches* at once. Branch 0, the **trunk**, never uses the negative prompt; every
-other branch has a window ``[start, end)``. A branch is identical to the trunk before its start,
-so it is created at its start step from a snapshot of the trunk (latent, scheduler state, random
+It runs several *branches* at once. The **trunk** never uses the negative prompt; every other
+branch has a window ``[start, end)``. A branch is identical to the trunk before its start, so it
+is created at its start step from a snapshot of the trunk (latent, scheduler state, random
 generator state) and only its suffix is computed; the UNet evaluates all live branches in one
 batch. This is what makes a delay sweep cheap and lets a widget re-render a new start step from
 the cached trunk.
@@ -19,29 +22,35 @@ the cached trunk.
 With ``record=True`` each branch keeps, per step: the latent x_t, the predicted x_0, ε(∅), ε(pos),
 ε(neg) (all three evaluated at that branch's x_t) and cross-attention maps of the positive and the
 negative prompt's tokens (softmax over the 77 text positions, averaged over heads and over the
-layers of one resolution).
+layers of one resolution; recorded inside a ``with record_attention(unet, n_tokens)`` block).
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
+from diffusers.callbacks import PipelineCallback
+from diffusers.configuration_utils import register_to_config
 
 from deletionlab.core.jobs import CancelToken, Progress, UserError, check_cancel, no_progress
 from deletionlab.negprompt import DEFAULT_GUIDANCE, DEFAULT_STEPS
 
 MAX_STEPS = 150
+MAX_PROMPT_CHARS = 2000  # far more than the 77 tokens the text encoder reads; longer text is a mistake
+GUIDANCE_RANGE = (1.0, 30.0)
 
 
 # ---------------------------------------------------------------------------------------------
-# settings and prompts
+# settings, their validation, prompts
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Settings:
@@ -59,32 +68,50 @@ class Settings:
     def window(self) -> tuple[int, int]:
         return (self.start, self.steps if self.end is None else self.end)
 
+    @property
+    def has_negative(self) -> bool:
+        return bool(self.negative_prompt.strip())
+
     def trunk_key(self) -> tuple:
         """Everything the trunk (the run without the negative prompt) depends on."""
         return (self.prompt, self.steps, float(self.guidance), self.seed)
 
 
-def validate(settings: Settings) -> list[str]:
-    """Raise :class:`UserError` for impossible settings; return notices for odd-but-valid ones."""
-    notes = []
-    if not settings.prompt or not settings.prompt.strip():
-        raise UserError("The prompt is empty: type what the image should show, e.g. 'a red circle above a blue square'.")
-    if len(settings.prompt) > 2000 or len(settings.negative_prompt) > 2000:
-        raise UserError("Prompts are limited to 2000 characters (the text encoder reads at most 77 tokens anyway).")
-    if not isinstance(settings.steps, (int, np.integer)) or not 1 <= settings.steps <= MAX_STEPS:
-        raise UserError(f"The number of steps must be between 1 and {MAX_STEPS} (got {settings.steps}).")
-    if not (math.isfinite(settings.guidance) and 1.0 <= settings.guidance <= 30.0):
-        raise UserError(f"Guidance must be between 1 and 30 (got {settings.guidance}).")
-    start, end = settings.window
-    if not 0 <= start <= settings.steps:
-        raise UserError(f"The negative prompt's start step must be between 0 and {settings.steps} (got {start}).")
-    if not 0 <= end <= settings.steps:
-        raise UserError(f"The negative prompt's end step must be between 0 and {settings.steps} (got {end}).")
+def check_steps(steps: Any) -> int:
+    """The step count, or :class:`UserError` naming its range."""
+    if not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
+        raise UserError(f"The number of steps must be between 1 and {MAX_STEPS} (got {steps}).")
+    return int(steps)
+
+
+def _check_window(start: int, end: int, steps: int) -> None:
+    if not 0 <= start <= steps:
+        raise UserError(f"The negative prompt's start step must be between 0 and {steps} (got {start}).")
+    if not 0 <= end <= steps:
+        raise UserError(f"The negative prompt's end step must be between 0 and {steps} (got {end}).")
     if start > end:
         raise UserError(f"The start step ({start}) is after the end step ({end}): the negative prompt would never act.")
+
+
+def validate(settings: Settings, windows: Sequence[tuple[int, int]] = ()) -> list[str]:
+    """Raise :class:`UserError` for impossible settings (or extra ``windows``); return notices for
+    odd-but-valid ones. The one place the sampler's ranges are checked."""
+    if not settings.prompt or not settings.prompt.strip():
+        raise UserError("The prompt is empty: type what the image should show, e.g. 'a red circle above a blue square'.")
+    if len(settings.prompt) > MAX_PROMPT_CHARS or len(settings.negative_prompt) > MAX_PROMPT_CHARS:
+        raise UserError(f"Prompts are limited to {MAX_PROMPT_CHARS} characters (the text encoder reads at most 77 tokens anyway).")
+    steps = check_steps(settings.steps)
+    lo, hi = GUIDANCE_RANGE
+    if not (math.isfinite(settings.guidance) and lo <= settings.guidance <= hi):
+        raise UserError(f"Guidance must be between {lo:g} and {hi:g} (got {settings.guidance}).")
+    start, end = settings.window
+    for s, e in [(start, end), *windows]:
+        _check_window(s, e, steps)
+    notes = []
     neg = settings.negative_prompt.strip()
     if neg and neg.lower() == settings.prompt.strip().lower():
-        notes.append("The negative prompt equals the prompt: inside its window guidance cancels out and the image follows the plain conditional prediction.")
+        notes.append("The negative prompt equals the prompt: inside its window guidance cancels out and the image follows "
+                     "the plain conditional prediction.")
     if neg and start == end:
         notes.append("The window is empty: the negative prompt never acts.")
     if neg and settings.guidance == 1.0:
@@ -104,6 +131,15 @@ class Prompts:
     pos_tokens: list[str]
     neg_tokens: list[str]
 
+    @property
+    def embeddings(self) -> dict[str, torch.Tensor]:
+        return {"empty": self.empty, "pos": self.pos, "neg": self.neg}
+
+    @property
+    def n_tokens(self) -> int:
+        """How many text positions the attention maps keep (the longer prompt's tokens)."""
+        return max(len(self.pos_tokens), len(self.neg_tokens), 2)
+
 
 def _tokens(tokenizer, text: str) -> list[str]:
     ids = tokenizer(text, truncation=True, max_length=tokenizer.model_max_length).input_ids
@@ -116,13 +152,14 @@ def encode(pipe, prompt: str, negative_prompt: str) -> Prompts:
     device = pipe.unet.device
     pos, neg = pipe.encode_prompt(prompt, device, 1, True, negative_prompt or "")
     _, empty = pipe.encode_prompt(prompt, device, 1, True, "")
-    return Prompts(prompt, negative_prompt or "", pos, neg, empty, _tokens(pipe.tokenizer, prompt), _tokens(pipe.tokenizer, negative_prompt or ""))
+    negative_prompt = negative_prompt or ""
+    return Prompts(prompt, negative_prompt, pos, neg, empty, _tokens(pipe.tokenizer, prompt), _tokens(pipe.tokenizer, negative_prompt))
 
 
 # ---------------------------------------------------------------------------------------------
 # cross-attention recording
 # ---------------------------------------------------------------------------------------------
-class _AttentionStore:
+class AttentionStore:
     """Collects cross-attention probabilities of one UNet call, summed per resolution."""
 
     def __init__(self, n_tokens: int):
@@ -131,8 +168,15 @@ class _AttentionStore:
         self.sums: dict[int, torch.Tensor] = {}
         self.counts: dict[int, int] = {}
 
-    def reset(self) -> None:
+    @contextmanager
+    def capturing(self) -> Iterator[AttentionStore]:
+        """Record the attention of the UNet calls inside the block (and only those)."""
         self.sums, self.counts = {}, {}
+        self.active = True
+        try:
+            yield self
+        finally:
+            self.active = False
 
     def add(self, probs: torch.Tensor) -> None:  # probs: (batch, HW, n_tokens)
         hw = probs.shape[1]
@@ -151,7 +195,7 @@ class _RecordingProcessor:
     """Wraps a UNet attention processor: for cross-attention it also computes softmax(QKᵀ/√d) and
     stores it (averaged over heads). The layer's output is the wrapped processor's, unchanged."""
 
-    def __init__(self, base, store: _AttentionStore):
+    def __init__(self, base, store: AttentionStore):
         self.base = base
         self.store = store
 
@@ -171,20 +215,17 @@ class _RecordingProcessor:
         return self.base(attn, hidden_states, encoder_hidden_states, attention_mask, temb, *args, **kwargs)
 
 
-class recording_attention:
-    """Context manager installing :class:`_RecordingProcessor` on every attention layer of a UNet."""
-
-    def __init__(self, unet, n_tokens: int):
-        self.unet = unet
-        self.store = _AttentionStore(n_tokens)
-
-    def __enter__(self) -> _AttentionStore:
-        self.saved = dict(self.unet.attn_processors)
-        self.unet.set_attn_processor({k: _RecordingProcessor(p, self.store) for k, p in self.saved.items()})
-        return self.store
-
-    def __exit__(self, *exc) -> None:
-        self.unet.set_attn_processor(self.saved)
+@contextmanager
+def record_attention(unet, n_tokens: int) -> Iterator[AttentionStore]:
+    """``with record_attention(unet, n) as store:`` -- every attention layer of ``unet`` also records
+    its cross-attention into ``store`` (inside ``store.capturing()``); the processors are restored after."""
+    store = AttentionStore(n_tokens)
+    saved = dict(unet.attn_processors)
+    unet.set_attn_processor({k: _RecordingProcessor(p, store) for k, p in saved.items()})
+    try:
+        yield store
+    finally:
+        unet.set_attn_processor(saved)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,6 +245,10 @@ class StepRecord:
     negative_active: bool = False
 
 
+#: the state of the trunk before one step: (latent, scheduler, random generator state)
+Snapshot = tuple[torch.Tensor, Any, torch.ByteTensor]
+
+
 @dataclass
 class Trajectory:
     """One branch of a run: its window, per-step records, final latent and decoded image."""
@@ -214,12 +259,15 @@ class Trajectory:
     image: np.ndarray | None = None  # (H, W, 3) float in [0, 1], as the pipeline's output_type="np"
     previews: np.ndarray | None = None  # (steps, H, W, 3) uint8: decoded x0 estimates
     # trunk only: state before each step, so branches can start anywhere, and what it depends on
-    snapshots: list[tuple[torch.Tensor, Any, torch.ByteTensor]] | None = None
+    snapshots: list[Snapshot] | None = None
     key: tuple | None = None
 
     @property
     def image_uint8(self) -> np.ndarray:
         return (np.clip(self.image, 0, 1) * 255).round().astype(np.uint8)
+
+    def negative_active(self, i: int) -> bool:
+        return self.window is not None and self.window[0] <= i < self.window[1]
 
 
 @dataclass
@@ -241,13 +289,33 @@ class Run:
         return self.branches[0] if self.branches else self.trunk
 
 
-def _clone_generator(g: torch.Generator) -> torch.ByteTensor:
-    return g.get_state()
+@dataclass
+class _Branch:
+    """A branch while it is being denoised: the trajectory it writes and its own sampling state."""
+
+    trajectory: Trajectory
+    latent: torch.Tensor
+    scheduler: Any
+    generator: torch.Generator
+
+    @classmethod
+    def from_snapshot(cls, trajectory: Trajectory, snapshot: Snapshot) -> _Branch:
+        latent, scheduler, generator_state = snapshot
+        g = torch.Generator(device="cpu")
+        g.set_state(generator_state.clone())
+        return cls(trajectory, latent.clone(), copy.deepcopy(scheduler), g)
+
+    def snapshot(self) -> Snapshot:
+        return (self.latent.clone(), copy.deepcopy(self.scheduler), self.generator.get_state())
+
+    def noise_inputs(self, i: int, record: bool, has_negative: bool) -> list[str]:
+        """Which noise predictions this branch needs at step i (all three when recording)."""
+        if record:
+            return ["empty", "pos", "neg"] if has_negative else ["empty", "pos"]
+        return ["neg", "pos"] if self.trajectory.negative_active(i) else ["empty", "pos"]
 
 
-def _step_kwargs(pipe, generator: torch.Generator, scheduler) -> dict:
-    import inspect
-
+def _step_kwargs(generator: torch.Generator, scheduler) -> dict:
     params = set(inspect.signature(scheduler.step).parameters)
     kw = {}
     if "eta" in params:
@@ -275,12 +343,6 @@ def decode_latents(pipe, latents: torch.Tensor, generator: torch.Generator | Non
     return np.concatenate(outs)
 
 
-def _branch_needs(negative_active: bool, record: bool, has_negative: bool) -> list[str]:
-    if record:
-        return ["empty", "pos", "neg"] if has_negative else ["empty", "pos"]
-    return ["neg", "pos"] if negative_active else ["empty", "pos"]
-
-
 _locks: dict[int, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -292,14 +354,11 @@ def _pipe_lock(pipe) -> threading.Lock:
         return _locks.setdefault(id(pipe), threading.Lock())
 
 
-def run(pipe, settings: Settings, windows=None, **kwargs) -> Run:
-    """See :func:`_run`; serialised per pipeline."""
-    with _pipe_lock(pipe):
-        return _run(pipe, settings, windows, **kwargs)
-
-
+# ---------------------------------------------------------------------------------------------
+# the run
+# ---------------------------------------------------------------------------------------------
 @torch.no_grad()
-def _run(
+def run(
     pipe,
     settings: Settings,
     windows: Sequence[tuple[int, int]] | None = None,
@@ -315,130 +374,135 @@ def _run(
 
     ``windows`` defaults to ``[settings.window]`` when there is a negative prompt, else none.
     ``trunk``: a trunk from an earlier :func:`run` with the same :meth:`Settings.trunk_key` (and
-    made with snapshots); then only the branches' suffixes are computed.
+    made with snapshots); then only the branches' suffixes are computed. ``prompts``: embeddings of
+    these prompts from :func:`encode`. Runs on one pipeline are serialised.
     """
-    notices = validate(settings)
-    steps = settings.steps
-    has_neg = bool(settings.negative_prompt.strip())
     if windows is None:
-        windows = [settings.window] if has_neg else []
+        windows = [settings.window] if settings.has_negative else []
     windows = [(int(s), int(e)) for s, e in windows]
-    for s, e in windows:
-        validate(Settings(settings.prompt, settings.negative_prompt, steps, settings.guidance, settings.seed, s, e))
-    prompts = prompts or encode(pipe, settings.prompt, settings.negative_prompt)
-    device, dtype = pipe.unet.device, prompts.pos.dtype
-    w = float(settings.guidance)
-
-    scheduler = copy.deepcopy(pipe.scheduler)
-    scheduler.set_timesteps(steps, device=device)
-    timesteps = [int(t) for t in scheduler.timesteps]
-    generator = torch.Generator(device="cpu").manual_seed(int(settings.seed))
-    h = pipe.unet.config.sample_size * pipe.vae_scale_factor
-    latents0 = pipe.prepare_latents(1, pipe.unet.config.in_channels, h, h, dtype, device, generator, None)
-
-    n_tok = max(len(prompts.pos_tokens), len(prompts.neg_tokens), 2)
-    embeds = {"empty": prompts.empty, "pos": prompts.pos, "neg": prompts.neg}
-
-    # ---- state of every live branch: index 0 = trunk ---------------------------------------
-    reuse = trunk is not None and trunk.snapshots is not None and len(trunk.snapshots) == steps
-    if reuse and trunk.key != settings.trunk_key():
-        raise ValueError("the cached trunk was made with another prompt, seed, step count or guidance")
-    trunk_traj = trunk if reuse else Trajectory(window=None, records=[], snapshots=[], key=settings.trunk_key())
-    branches = [Trajectory(window=win, records=[]) for win in windows]
-    live: dict[int, dict] = {}  # branch id -> {latent, scheduler, generator}
-    if not reuse:
-        live[-1] = {"latent": latents0, "scheduler": scheduler, "generator": generator}
-    first = min([s for s, e in windows if s < e], default=steps) if reuse else 0
-    # a branch with an empty window is the trunk itself
-    for j, (s, e) in enumerate(windows):
-        if s >= e:
-            branches[j].window = (s, e)
-
-    unet_calls = batch_total = 0
-    store_ctx = recording_attention(pipe.unet, n_tok) if record else None
-    store = store_ctx.__enter__() if store_ctx else None
-    try:
-        for i in range(first, steps):
-            check_cancel(cancel)
-            t = scheduler.timesteps[i]
-            # branches that start now leave the trunk here
-            for j, (s, e) in enumerate(windows):
-                if s == i and s < e:
-                    lat, sch, gstate = (trunk_traj.snapshots[i] if reuse else (live[-1]["latent"], live[-1]["scheduler"], generator.get_state()))
-                    g = torch.Generator(device="cpu")
-                    g.set_state(gstate.clone() if reuse else gstate)
-                    live[j] = {"latent": lat.clone(), "scheduler": copy.deepcopy(sch), "generator": g}
-            if not live:
-                continue
-            if -1 in live:
-                trunk_traj.snapshots.append((live[-1]["latent"].clone(), copy.deepcopy(live[-1]["scheduler"]), live[-1]["generator"].get_state()))
-            # one batched UNet call for all live branches
-            lat_in, emb_in, layout = [], [], []
-            for j, st in live.items():
-                active = j >= 0 and windows[j][0] <= i < windows[j][1]
-                needs = _branch_needs(active, record, has_neg)
-                x_in = st["scheduler"].scale_model_input(st["latent"], t) if hasattr(st["scheduler"], "scale_model_input") else st["latent"]
-                for name in needs:
-                    lat_in.append(x_in)
-                    emb_in.append(embeds[name])
-                layout.append((j, active, needs))
-            x = torch.cat(lat_in)
-            if store is not None:
-                store.reset()
-                store.active = True
-            eps_all = pipe.unet(x, t, encoder_hidden_states=torch.cat(emb_in), return_dict=False)[0]
-            if store is not None:
-                store.active = False
-                att_means = store.means()
-            unet_calls += 1
-            batch_total += x.shape[0]
-            pos_ = 0
-            for j, active, needs in layout:
-                st = live[j]
-                eps = {name: eps_all[pos_ + k : pos_ + k + 1] for k, name in enumerate(needs)}
-                base = eps["neg"] if active else eps["empty"]
-                guided = base + w * (eps["pos"] - base)
-                sch = st["scheduler"]
-                out = sch.step(guided, t, st["latent"], **_step_kwargs(pipe, st["generator"], sch), return_dict=True)
-                traj = trunk_traj if j < 0 else branches[j]
-                rec = StepRecord(index=i, timestep=int(t), latent=st["latent"], negative_active=active)
-                if record:
-                    rec.x0 = _x0_from(sch, out, st["latent"], guided, t)
-                    rec.eps = {k: v.clone() for k, v in eps.items()}
-                    rec.attention = _split_attention(att_means, pos_, needs, h // pipe.vae_scale_factor)
-                elif previews:
-                    rec.x0 = _x0_from(sch, out, st["latent"], guided, t)
-                traj.records.append(rec)
-                st["latent"] = out.prev_sample
-                pos_ += len(needs)
-            progress(i + 1 - first, steps - first, f"step {i + 1}/{steps}")
-    finally:
-        if store_ctx is not None:
-            store_ctx.__exit__(None, None, None)
-
-    # ---- finish: final latents, branches that never left the trunk, decoding -------------------
-    if -1 in live:
-        trunk_traj.final_latent = live.pop(-1)["latent"]
-    for j, st in live.items():
-        branches[j].final_latent = st["latent"]
-    for j, (s, e) in enumerate(windows):
-        if s >= e:  # an empty window: the trunk itself
-            branches[j] = Trajectory(window=(s, e), records=list(trunk_traj.records), final_latent=trunk_traj.final_latent,
-                                     image=trunk_traj.image, previews=trunk_traj.previews)
-        elif s > 0 and branches[j].records and branches[j].records[0].index != 0:
-            # share the trunk's records before the branch started (same objects, no copies)
-            branches[j].records = trunk_traj.records[:s] + branches[j].records
-    to_decode = [tr for tr in [trunk_traj, *branches] if tr.image is None and tr.final_latent is not None]
-    if to_decode:
-        imgs = decode_latents(pipe, torch.cat([tr.final_latent for tr in to_decode]))
-        for tr, im in zip(to_decode, imgs):
-            tr.image = im
-    if previews:
-        _decode_previews(pipe, [trunk_traj, *branches])
-    return Run(settings, prompts, timesteps, trunk_traj, branches, notices, unet_calls, batch_total)
+    notices = validate(settings, windows)
+    with _pipe_lock(pipe):
+        prompts = prompts or encode(pipe, settings.prompt, settings.negative_prompt)
+        loop = _BranchedDenoiser(pipe, settings, windows, prompts, trunk, record=record, previews=previews)
+        steps = settings.steps
+        with record_attention(pipe.unet, prompts.n_tokens) if record else nullcontext() as store:
+            for i in range(loop.first, steps):
+                check_cancel(cancel)
+                loop.step(i, store)
+                progress(i + 1 - loop.first, steps - loop.first, f"step {i + 1}/{steps}")
+        return loop.finish(notices)
 
 
-def _split_attention(att_means: dict[int, torch.Tensor], start: int, needs: list[str], latent_side: int) -> dict[str, dict[int, torch.Tensor]]:
+class _BranchedDenoiser:
+    """The state of one :func:`run`: scheduler and timesteps, the trunk, the branches, the live ones."""
+
+    def __init__(self, pipe, settings: Settings, windows: list[tuple[int, int]], prompts: Prompts,
+                 trunk: Trajectory | None, *, record: bool, previews: bool) -> None:
+        self.pipe, self.settings, self.prompts = pipe, settings, prompts
+        self.record, self.previews = record, previews
+        self.scheduler = copy.deepcopy(pipe.scheduler)
+        self.scheduler.set_timesteps(settings.steps, device=pipe.unet.device)
+        self.timesteps = [int(t) for t in self.scheduler.timesteps]
+        self.branches = [Trajectory(window=w, records=[]) for w in windows]
+        self.unet_calls = self.unet_batch_total = 0
+        reuse = trunk is not None and trunk.snapshots is not None and len(trunk.snapshots) == settings.steps
+        if reuse and trunk.key != settings.trunk_key():
+            raise ValueError("the cached trunk was made with another prompt, seed, step count or guidance")
+        if reuse:  # the trunk is done: start at the first branch
+            self.trunk, self.live = trunk, []
+            self.first = min([s for s, e in windows if s < e], default=settings.steps)
+        else:
+            self.trunk = Trajectory(window=None, records=[], snapshots=[], key=settings.trunk_key())
+            self.live = [self._prepare_trunk()]
+            self.first = 0
+        self.trunk_live = not reuse
+
+    def _prepare_trunk(self) -> _Branch:
+        """The initial noise, as ``StableDiffusionPipeline.prepare_latents`` draws it for this seed."""
+        pipe = self.pipe
+        generator = torch.Generator(device="cpu").manual_seed(int(self.settings.seed))
+        h = pipe.unet.config.sample_size * pipe.vae_scale_factor
+        latents = pipe.prepare_latents(1, pipe.unet.config.in_channels, h, h, self.prompts.pos.dtype, pipe.unet.device, generator, None)
+        return _Branch(self.trunk, latents, self.scheduler, generator)
+
+    def step(self, i: int, store: AttentionStore | None) -> None:
+        """One denoising step of every live branch (one batched UNet call)."""
+        t = self.scheduler.timesteps[i]
+        if self.trunk_live:
+            self.trunk.snapshots.append(self.live[0].snapshot())
+        for traj in self.branches:  # branches that start now leave the trunk here
+            s, e = traj.window
+            if s == i and s < e:
+                self.live.append(_Branch.from_snapshot(traj, self.trunk.snapshots[i]))
+        if not self.live:
+            return
+        needs = [b.noise_inputs(i, self.record, self.settings.has_negative) for b in self.live]
+        eps_all, attention = self._predict_noise(t, needs, store)
+        offset = 0
+        for branch, names in zip(self.live, needs):
+            eps = {name: eps_all[offset + k : offset + k + 1] for k, name in enumerate(names)}
+            record = self._advance(branch, i, t, eps)
+            if self.record:
+                record.attention = _split_attention(attention, offset, names)
+            offset += len(names)
+
+    def _predict_noise(self, t, needs: list[list[str]], store: AttentionStore | None) -> tuple[torch.Tensor, dict]:
+        """ε for every (branch, prompt) pair in one UNet batch, and the attention of that call."""
+        embeds = self.prompts.embeddings
+        lat_in, emb_in = [], []
+        for branch, names in zip(self.live, needs):
+            sch = branch.scheduler
+            x_in = sch.scale_model_input(branch.latent, t) if hasattr(sch, "scale_model_input") else branch.latent
+            lat_in += [x_in] * len(names)
+            emb_in += [embeds[name] for name in names]
+        x = torch.cat(lat_in)
+        with store.capturing() if store is not None else nullcontext():
+            eps_all = self.pipe.unet(x, t, encoder_hidden_states=torch.cat(emb_in), return_dict=False)[0]
+        self.unet_calls += 1
+        self.unet_batch_total += x.shape[0]
+        return eps_all, (store.means() if store is not None else {})
+
+    def _advance(self, branch: _Branch, i: int, t, eps: dict[str, torch.Tensor]) -> StepRecord:
+        """Guidance with the branch's negative (or empty) prompt, one scheduler step, its record."""
+        active = branch.trajectory.negative_active(i)
+        base = eps["neg"] if active else eps["empty"]
+        guided = base + float(self.settings.guidance) * (eps["pos"] - base)
+        sch = branch.scheduler
+        out = sch.step(guided, t, branch.latent, **_step_kwargs(branch.generator, sch), return_dict=True)
+        rec = StepRecord(index=i, timestep=int(t), latent=branch.latent, negative_active=active)
+        if self.record or self.previews:
+            rec.x0 = _x0_from(sch, out, branch.latent, guided, t)
+        if self.record:
+            rec.eps = {k: v.clone() for k, v in eps.items()}
+        branch.trajectory.records.append(rec)
+        branch.latent = out.prev_sample
+        return rec
+
+    def finish(self, notices: list[str]) -> Run:
+        """Final latents, branches that never left the trunk, decoding (as the pipeline does)."""
+        trunk = self.trunk
+        for branch in self.live:
+            branch.trajectory.final_latent = branch.latent
+        for j, traj in enumerate(self.branches):
+            s, e = traj.window
+            if s >= e:  # an empty window: the trunk itself
+                self.branches[j] = Trajectory(window=(s, e), records=list(trunk.records), final_latent=trunk.final_latent,
+                                              image=trunk.image, previews=trunk.previews)
+            elif s > 0 and traj.records and traj.records[0].index != 0:
+                # share the trunk's records before the branch started (same objects, no copies)
+                traj.records = trunk.records[:s] + traj.records
+        to_decode = [tr for tr in [trunk, *self.branches] if tr.image is None and tr.final_latent is not None]
+        if to_decode:
+            imgs = decode_latents(self.pipe, torch.cat([tr.final_latent for tr in to_decode]))
+            for tr, im in zip(to_decode, imgs):
+                tr.image = im
+        if self.previews:
+            _decode_previews(self.pipe, [trunk, *self.branches])
+        return Run(self.settings, self.prompts, self.timesteps, trunk, self.branches, notices, self.unet_calls, self.unet_batch_total)
+
+
+def _split_attention(att_means: dict[int, torch.Tensor], start: int, needs: list[str]) -> dict[str, dict[int, torch.Tensor]]:
+    """Maps of the batch entries from ``start`` on, per prompt and resolution: {"pos"/"neg": {side: (n_tokens, side, side)}}."""
     out: dict[str, dict[int, torch.Tensor]] = {}
     for name in ("pos", "neg"):
         if name not in needs:
@@ -480,40 +544,58 @@ def approximate_rgb(latents: torch.Tensor) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # the same windows through the pipeline itself (reference, tests, export)
 # ---------------------------------------------------------------------------------------------
-def delayed_negative_callback(pipe, prompt: str, negative_prompt: str, start: int, end: int | None = None):
-    """A ``callback_on_step_end`` for ``StableDiffusionPipeline`` that switches the negative prompt
-    on after step ``start - 1`` and off again after step ``end - 1`` (call the pipeline with
-    ``negative_prompt=""`` when ``start > 0``). The export's diffusers snippet is this function."""
-    device = pipe.unet.device
-    pos, neg = pipe.encode_prompt(prompt, device, 1, True, negative_prompt)
-    _, empty = pipe.encode_prompt(prompt, device, 1, True, "")
+class NegativeWindowCallback(PipelineCallback):
+    """A ``callback_on_step_end`` for ``StableDiffusionPipeline`` (like diffusers' own
+    ``SDCFGCutoffCallback``) that switches the negative prompt on after step ``start - 1`` and off
+    again after step ``end - 1``. Call the pipeline with ``negative_prompt=""`` when ``start > 0``::
 
-    def callback(p, i, t, kwargs):
-        if i == start - 1:
-            kwargs["prompt_embeds"] = torch.cat([neg, pos])
-        if end is not None and i == end - 1:
-            kwargs["prompt_embeds"] = torch.cat([empty, pos])
-        return kwargs
+        pipe(prompt, negative_prompt="", callback_on_step_end=NegativeWindowCallback(prompt, negative, 5))
 
-    return callback
+    The embeddings are made with ``pipeline.encode_prompt`` the first time they are needed. The
+    export's diffusers snippet does the same with a plain function (no import of ours needed).
+    """
+
+    tensor_inputs = ["prompt_embeds"]
+
+    @register_to_config
+    def __init__(self, prompt: str, negative_prompt: str, start: int, end: int | None = None) -> None:
+        # no super().__init__(): PipelineCallback's only checks the cut-off arguments of diffusers' callbacks
+        self._embeddings: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+
+    def embeddings(self, pipeline) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(positive, negative, empty) prompt embeddings, as the pipeline makes them."""
+        if self._embeddings is None:
+            device = pipeline.unet.device
+            pos, neg = pipeline.encode_prompt(self.config.prompt, device, 1, True, self.config.negative_prompt)
+            _, empty = pipeline.encode_prompt(self.config.prompt, device, 1, True, "")
+            self._embeddings = (pos, neg, empty)
+        return self._embeddings
+
+    def callback_fn(self, pipeline, step_index, timestep, callback_kwargs) -> dict[str, Any]:
+        start, end = self.config.start, self.config.end
+        if step_index == start - 1:  # the unconditional half comes first
+            pos, neg, _ = self.embeddings(pipeline)
+            callback_kwargs["prompt_embeds"] = torch.cat([neg, pos])
+        if end is not None and step_index == end - 1:
+            pos, _, empty = self.embeddings(pipeline)
+            callback_kwargs["prompt_embeds"] = torch.cat([empty, pos])
+        return callback_kwargs
 
 
 @torch.no_grad()
 def pipeline_image(pipe, settings: Settings) -> np.ndarray:
     """The image ``StableDiffusionPipeline.__call__`` makes for these settings (window included)."""
     start, end = settings.window
-    has_neg = bool(settings.negative_prompt.strip()) and start < end
     kwargs: dict[str, Any] = {}
     neg = ""
-    if has_neg:
+    if settings.has_negative and start < end:
         if start == 0 and end >= settings.steps:
             neg = settings.negative_prompt
         else:
             neg = settings.negative_prompt if start == 0 else ""
-            kwargs["callback_on_step_end"] = delayed_negative_callback(
-                pipe, settings.prompt, settings.negative_prompt, start, end if end < settings.steps else None
+            kwargs["callback_on_step_end"] = NegativeWindowCallback(
+                settings.prompt, settings.negative_prompt, start, end if end < settings.steps else None
             )
-            kwargs["callback_on_step_end_tensor_inputs"] = ["prompt_embeds"]
     out = pipe(
         settings.prompt,
         negative_prompt=neg,

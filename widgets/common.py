@@ -92,9 +92,12 @@ class JobBar(W.VBox):
         on_result: Callable[[Any], None] | None = None,
         on_error: Callable[[str], None] | None = None,
         name: str = "",
+        heavy: bool = False,
         **kwargs: Any,
     ) -> Job:
-        """Start a job (cancelling the one still running); see the class docstring."""
+        """Start a job (cancelling the one still running); see the class docstring. A ``heavy`` job
+        waits for a slot of the machine-wide gate (the bar says "queued — position k") and runs on
+        the Dask cluster when ``DELETIONLAB_DASK_SCHEDULER`` is set."""
         self.clear_error()
         self.state = JobStatus.RUNNING.value
         self.progress.value = 0.0
@@ -102,7 +105,7 @@ class JobBar(W.VBox):
         self.cancel_button.disabled = False
         name = name or getattr(fn, "__name__", "job")
         self.status.value = escape(name + "…")
-        return self.runner.submit(fn, *args, name=name, on_result=on_result, on_error=on_error, **kwargs)
+        return self.runner.submit(fn, *args, name=name, on_result=on_result, on_error=on_error, heavy=heavy, **kwargs)
 
     def attempt(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Clear the error line and call ``fn``; a :class:`UserError` it raises is shown as the
@@ -141,6 +144,12 @@ class JobBar(W.VBox):
 
     # -- runner callbacks (worker thread) -------------------------------------------
     def _on_progress(self, job: Job) -> None:
+        if job.status == JobStatus.PENDING:
+            self.state = JobStatus.PENDING.value
+            self.status.value = escape(f"{job.name}: queued — position {job.queue_position}")
+            return
+        if self.state == JobStatus.PENDING.value:
+            self.state = JobStatus.RUNNING.value
         if job.total:
             self.progress.value = max(0.0, min(1.0, job.fraction))
         note = f" — {job.note}" if job.note else ""

@@ -129,6 +129,9 @@ class Job:
     started: float | None = None
     finished: float | None = None
     token: CancelToken = field(default_factory=CancelToken)
+    heavy: bool = False          # goes through the machine-wide gate (and to Dask when configured)
+    queue_position: int = 0      # while pending in the gate: 1 = next
+    where: str = "kernel"        # "kernel" or "dask" once running
     on_result: Callable[[Any], None] | None = field(default=None, repr=False)
     on_error: Callable[[str], None] | None = field(default=None, repr=False)
     _finished_event: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -162,10 +165,14 @@ class JobRunner:
         on_progress: Callable[[Job], None] | None = None,
         on_done: Callable[[Job], None] | None = None,
         sync: bool = False,
+        gate: Any = "machine",
+        client: Any = "env",
     ) -> None:
         self.on_progress = on_progress
         self.on_done = on_done
         self.sync = sync
+        self._gate = gate        # "machine": deletionlab.core.gate.machine_gate(); None: no gate
+        self._client = client    # "env": DELETIONLAB_DASK_SCHEDULER; None: always in the kernel
         self._lock = threading.Lock()
         self.current: Job | None = None
         self.history: list[Job] = []
@@ -177,14 +184,17 @@ class JobRunner:
         name: str = "",
         on_result: Callable[[Any], None] | None = None,
         on_error: Callable[[str], None] | None = None,
+        heavy: bool = False,
         **kwargs: Any,
     ) -> Job:
         """Run ``fn(*args, progress=..., cancel=..., **kwargs)``; cancels the job still running.
 
         ``on_result`` / ``on_error`` are stored on the job for whoever shows it (see :class:`Job`).
+        A ``heavy`` job waits for a slot of the machine-wide gate (``core.gate``) and runs on the
+        Dask cluster named by ``DELETIONLAB_DASK_SCHEDULER`` when one is set (``core.remote``).
         """
         job = Job(fn=fn, args=args, kwargs=kwargs, name=name or getattr(fn, "__name__", "job"),
-                  on_result=on_result, on_error=on_error)
+                  on_result=on_result, on_error=on_error, heavy=heavy)
         with self._lock:
             previous = self.current
             self.current = job
@@ -215,8 +225,46 @@ class JobRunner:
     def _superseded(self, job: Job) -> bool:
         return self.current is not job
 
+    def _gate_and_client(self, job: Job) -> tuple[Any, Any]:
+        if not job.heavy:
+            return None, None
+        gate = self._gate
+        if gate == "machine":
+            from deletionlab.core.gate import machine_gate
+
+            gate = machine_gate()
+        client = self._client
+        if client == "env":
+            from deletionlab.core.sweeps import client_from_env
+
+            client = client_from_env()
+        return gate, client
+
+    def _execute(self, job: Job, progress: Progress) -> Any:
+        """Run the job's function: in the kernel, or on Dask for a heavy job when a cluster is set."""
+        gate, client = self._gate_and_client(job)
+        if client is not None:
+            from deletionlab.core.remote import run_remote
+
+            job.status, job.where = JobStatus.RUNNING, "dask"
+            return run_remote(client, job.fn, job.args, job.kwargs, progress=progress, cancel=job.token)
+        if gate is None:
+            job.status = JobStatus.RUNNING
+            return job.fn(*job.args, progress=progress, cancel=job.token, **job.kwargs)
+        from deletionlab.core.gate import use_threads
+
+        def queued(position: int) -> None:
+            job.queue_position = position
+            job.note = f"queued — position {position}"
+            if self.on_progress and not self._superseded(job):
+                self._safe(self.on_progress, job)
+
+        with gate.slot(job.token, on_wait=queued) as threads:
+            job.status, job.queue_position = JobStatus.RUNNING, 0
+            use_threads(threads)
+            return job.fn(*job.args, progress=progress, cancel=job.token, **job.kwargs)
+
     def _run(self, job: Job) -> None:
-        job.status = JobStatus.RUNNING
         job.started = time.time()
         last = [0.0]
 
@@ -230,7 +278,7 @@ class JobRunner:
                 self._safe(self.on_progress, job)
 
         try:
-            job.result = job.fn(*job.args, progress=progress, cancel=job.token, **job.kwargs)
+            job.result = self._execute(job, progress)
             job.status = JobStatus.CANCELLED if job.token.cancelled else JobStatus.FINISHED
         except Cancelled:
             job.status = JobStatus.CANCELLED

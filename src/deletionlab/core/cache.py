@@ -4,7 +4,7 @@ A deterministic run (same study code, same settings, same seed) gives the same r
 class of 16 opens the same dashboard, the default run is computed by the first kernel that asks and
 read from disk by the others. :func:`cached` is the one entry point::
 
-    result = cached("unlearning", settings, lambda: simulate(settings, progress=p, cancel=c), cancel=c)
+    result = cached("unlearning", cfg, lambda: explore(cfg, progress=p, cancel=c), cancel=c, progress=p)
 
 * Files live under ``$DELETIONLAB_CACHE/results/<namespace>/`` (see ``core.assets.data_dir``).
 * The key is a SHA-256 of the settings (dataclasses, dicts, numbers, strings) **and of the study's

@@ -33,11 +33,9 @@ GRAVITY_BAND = (F_SP_MEASURED - F_SP_ERROR, F_SP_MEASURED + F_SP_ERROR, "GRAVITY
 #: matplotlib's text layout (mathtext's parser for log-axis ticks) is not thread-safe; the explorer's jobs draw
 #: in background threads while a notebook's next cell may draw a results view, so drawing is serialised
 _DRAW_LOCK = threading.Lock()
-INTRO = """<div style='max-width:980px'>Move the <b>mass inside S2's orbit</b> and the <b>cusp slope γ</b>: the readout shows the
-Schwarzschild factor f_SP a fit without extended mass would report, against GRAVITY's 1.10 ± 0.19. <b>What to try:</b> find the
-mass that pushes f_SP out of the band for γ = 1 and γ = 1.75; press ▶ to watch the orbit precess (exaggerated); look at
-<i>Where it accrues</i> (Schwarzschild at pericentre, the cusp near apocentre); in <i>Cluster</i>, raise the capture rate with
-collisions off, then switch them on.</div>"""
+INTRO = ("<div class='dl-muted' style='max-width:980px'>Move the mass inside S2's orbit and the cusp slope: the readout is the "
+         "f_SP a fit without extended mass would report, against GRAVITY's 1.10 ± 0.19. ▶ animates the precession; the tabs show "
+         "where it accrues, a direct integration and the cluster model.</div>")
 
 
 class Chart(W.Image):
@@ -45,20 +43,34 @@ class Chart(W.Image):
     bands and lines, optional equal aspect and error bars. ``series`` keeps the plain data."""
 
     def __init__(self, title: str = "", xlabel: str = "", ylabel: str = "", width: float = 5.0, height: float = 3.4, **kwargs: Any):
+        kwargs.setdefault("layout", W.Layout(width=f"{round(width * 100)}px", height="auto"))   # native size, never stretched
         super().__init__(format="png", **kwargs)
         self.title, self.xlabel, self.ylabel = title, xlabel, ylabel
         self.figsize = (width, height)
         self.series: list[dict] = []
+        self.deferred = False
+        self._pending: dict | None = None
         self.add_class("dl-chart")
 
-    def draw(self, series: Sequence[dict], *, bands: Sequence[tuple] = (), hlines: Sequence[tuple] = (), vlines: Sequence[tuple] = (),
-             equal: bool = False, xscale: str | None = None, yscale: str | None = None, xlim=None, ylim=None, invert_x: bool = False,
-             legend: str = "best") -> None:
-        """Render ``series`` (and bands, reference lines) to PNG; see the class docstring."""
-        with _DRAW_LOCK:
-            self._draw(series, bands, hlines, vlines, equal, xscale, yscale, xlim, ylim, invert_x, legend)
+    def draw(self, series: Sequence[dict], **options: Any) -> None:
+        """Show ``series`` with ``options`` (bands, hlines, vlines: lists of tuples; equal, xscale, yscale,
+        xlim, ylim, invert_x, legend). While ``deferred`` (its tab is hidden) only the data is kept and
+        :meth:`reveal` renders it later."""
+        self.series = [dict(s) for s in series]
+        self._pending = options
+        if not self.deferred:
+            self.reveal()
 
-    def _draw(self, series, bands, hlines, vlines, equal, xscale, yscale, xlim, ylim, invert_x, legend) -> None:
+    def reveal(self) -> None:
+        """Render what is pending (and render at once from now on)."""
+        self.deferred = False
+        options, self._pending = self._pending, None
+        if options is not None:
+            with _DRAW_LOCK:
+                self._draw(self.series, **options)
+
+    def _draw(self, series, bands=(), hlines=(), vlines=(), equal=False, xscale=None, yscale=None, xlim=None, ylim=None,
+              invert_x=False, legend="best") -> None:
         import matplotlib
 
         matplotlib.use("Agg", force=False)
@@ -66,7 +78,6 @@ class Chart(W.Image):
 
         from matplotlib.figure import Figure
 
-        self.series = [dict(s) for s in series]
         fig = Figure(figsize=self.figsize, dpi=100)
         ax = fig.add_subplot(111)
         for lo, hi, label, color in bands:
@@ -219,7 +230,9 @@ class S2OrbitExplorer(StudyRoot):
         self.capture = W.FloatLogSlider(value=DEFAULT_CAPTURE_RATE, base=10, min=-8, max=-4, step=0.05, description="Γ_cap [/yr]",
                                         continuous_update=False, readout_format=".1e", layout=W.Layout(width="420px"))
         self.capture.add_class("dl-capture")
-        self.collisions = W.ToggleButtons(options=[("destructive collisions on", True), ("off", False)], value=True)
+        self.collisions = W.ToggleButtons(options=[("collisions on", True), ("collisions off", False)], value=True,
+                                          description="destructive", tooltips=["stars colliding faster than 618 km/s are destroyed",
+                                                                               "no collisions"])
         self.collisions.add_class("dl-collisions")
         self.realisations = W.Dropdown(options=[("no finite-N runs", 0), ("20 realisations", 20), ("100 realisations", 100)],
                                        value=realisations, description="finite N")
@@ -276,6 +289,19 @@ class S2OrbitExplorer(StudyRoot):
         self.tabs = W.Tab([orbit_tab, fsp_tab, accrual_tab, verify_tab, cluster_tab])
         for i, name in enumerate(["Orbit", "f_SP vs mass", "Where it accrues", "Direct integration", "Cluster"]):
             self.tabs.set_title(i, name)
+        # charts render only while their tab shows (a hidden chart keeps its data and renders when revealed)
+        self._tab_charts = {0: [self.sky, self.plane], 1: [self.fsp_chart], 2: [self.accrual, self.kernel],
+                            4: [self.mass_time, self.fsp_time, self.steady]}
+        self.tabs.observe(lambda ch: self._on_tab(ch["new"]), "selected_index")
+        self._on_tab(0)
+
+    def _on_tab(self, index: int | None) -> None:
+        for i, charts in self._tab_charts.items():
+            for chart in charts:
+                if i == index:
+                    chart.reveal()
+                else:
+                    chart.deferred = True
 
     # -- input ----------------------------------------------------------------------------------------------
     def settings(self) -> Settings:

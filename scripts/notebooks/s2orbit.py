@@ -27,7 +27,7 @@ Deletion here is physical: collisions remove mass, and S2's precession is the sc
 ## Explore
 
 Move the **enclosed mass** M(&lt;a) (mass inside S2's semi-major axis) and the **cusp slope γ**
-(density ∝ r^−γ). The readout gives the f_SP a fit without extended mass would report, against
+(density ∝ r<sup>−γ</sup>). The readout gives the f_SP a fit without extended mass would report, against
 GRAVITY's band. Tabs: the orbit on the sky and in its plane (press ▶: each frame is one more orbit,
 the precession exaggerated), f_SP against the mass for several γ, where along the orbit the
 precession accrues, a direct orbit integration that checks the formulas, and the cluster model

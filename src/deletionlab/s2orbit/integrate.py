@@ -122,6 +122,7 @@ def _one_orbit(e, mu, gamma, lam, code, steps, progress, cancel):
     h = 2 * math.pi / steps
     args = (mu, gamma, lam, code)
     found = np.zeros(b, dtype=bool)
+    apo = np.zeros(b, dtype=bool)
     before = np.zeros_like(s)
     limit = int(steps * (1 + SEARCH_MARGIN))
     for k in range(limit):
@@ -133,12 +134,13 @@ def _one_orbit(e, mu, gamma, lam, code, steps, progress, cancel):
         if not np.all(np.isfinite(new)):
             raise IntegrationError("The direct orbit integration did not converge: the orbit ran into the black hole "
                                    "(non-finite positions); lower e or the enclosed mass.")
-        if k > steps // 2:
-            cross = (~found) & (s[0] * s[2] + s[1] * s[3] < 0) & (new[0] * new[2] + new[1] * new[3] >= 0)
-            before[:, cross] = s[:, cross]
-            found |= cross
-            if found.all():
-                break
+        rv_old, rv_new = s[0] * s[2] + s[1] * s[3], new[0] * new[2] + new[1] * new[3]
+        apo |= (rv_old > 0) & (rv_new <= 0)                  # outward → inward: the apocentre passed
+        cross = apo & ~found & (rv_old < 0) & (rv_new >= 0)   # inward → outward after it: the next pericentre
+        before[:, cross] = s[:, cross]
+        found |= cross
+        if found.all():
+            break
         s = new
     if not found.all():
         raise IntegrationError(f"The direct orbit integration did not converge: no pericentre passage within {1 + SEARCH_MARGIN:.1f} "

@@ -1,0 +1,208 @@
+"""What the explorer widget shows, computed here (no widgets): patches of a text, the FLOPs
+calculator, per-byte loss maps of the shipped models, completions, and a small retraining run.
+
+* :func:`explore` -- a text cut into patches by a rule (:class:`Settings`), with statistics and the
+  per-character view the widget colours (which patch, where global blocks run, what falls past T_global).
+* :func:`flops_table` -- FLOPs per byte of every architecture for the calculator's sliders.
+* :func:`loss_map` -- bits of every byte of a text under a shipped model, with its global positions,
+  and the mean loss on the first byte of a patch vs the others (the paper's Figure 3 observation).
+* :func:`retrain` -- a small compute-matched tournament in the background, resumable.
+* :func:`write` -- a shipped model completes a prompt byte by byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from deletionlab.core.assets import data_dir
+from deletionlab.core.jobs import CancelToken, Progress, UserError, check_cancel, no_progress
+from deletionlab.spacebyte import DEFAULT_PATCH, DEFAULT_RULE, DEFAULT_T_GLOBAL, DEFAULT_TEXT
+from deletionlab.spacebyte.checkpoints import complete, shipped
+from deletionlab.spacebyte.flops import calculator
+from deletionlab.spacebyte.models import ARCHS
+from deletionlab.spacebyte.patching import BOS, MAX_TEXT_BYTES, Patches, global_mask, patch, spacelike, stats, to_bytes
+from deletionlab.spacebyte.training import eval_windows, torch_threads
+
+#: characters the patch view draws (statistics always cover the whole text)
+MAX_DRAWN_BYTES = 4000
+#: the longest text a loss map scores (a few forward passes of a tiny model)
+MAX_LOSS_BYTES = 6000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The patch view's controls: the text, the rule, P for the fixed rule, T_global."""
+
+    text: str = DEFAULT_TEXT
+    rule: str = DEFAULT_RULE
+    patch: int = DEFAULT_PATCH
+    t_global: int = DEFAULT_T_GLOBAL
+
+
+def validate(s: Settings) -> Settings:
+    """A :class:`UserError` naming the field and its range for bad settings (text checked in :func:`explore`)."""
+    if s.rule not in ("spacelike", "fixed"):
+        raise UserError(f"rule must be 'spacelike' or 'fixed' (got {s.rule!r}).")
+    if not (isinstance(s.patch, int) and 1 <= s.patch <= 64):
+        raise UserError(f"patch size P must be a whole number from 1 to 64 (got {s.patch}).")
+    if not (isinstance(s.t_global, int) and 1 <= s.t_global <= 100_000):
+        raise UserError(f"T_global must be a whole number from 1 to 100,000 (got {s.t_global}).")
+    return s
+
+
+@dataclass
+class Char:
+    """One character of the drawn text: its text, first byte, patch number, whether a global block
+    runs at its first byte, whether a patch boundary splits it, whether it lies past T_global."""
+
+    text: str
+    start: int
+    patch: int
+    is_global: bool
+    split: bool
+    past: bool
+
+
+@dataclass
+class Exploration:
+    settings: Settings
+    patches: Patches
+    stats: dict
+    chars: list[Char]
+    truncated: bool
+    notices: list[str] = field(default_factory=list)
+
+
+def characters(p: Patches, max_bytes: int = MAX_DRAWN_BYTES) -> tuple[list[Char], bool]:
+    """The text as characters with their patch membership (first ``max_bytes`` bytes)."""
+    raw = bytes(p.data[1:1 + max_bytes])
+    text = raw.decode("utf-8", errors="ignore")  # a cut at max_bytes may split the last character
+    patch_of = np.cumsum(np.isin(np.arange(len(p.data)), p.starts)) - 1
+    is_start = np.zeros(len(p.data), dtype=bool)
+    is_start[p.starts] = True
+    cutoff = p.cutoff if p.cutoff is not None else len(p.data)
+    chars, pos = [], 1
+    for ch in text:
+        n = len(ch.encode("utf-8"))
+        chars.append(Char(ch, pos, int(patch_of[pos]), bool(is_start[pos]), bool(is_start[pos + 1:pos + n].any()), pos > cutoff))
+        pos += n
+    return chars, len(p.data) - 1 > max_bytes
+
+
+def explore(s: Settings, *, progress: Progress = no_progress, cancel: CancelToken | None = None) -> Exploration:
+    """Cut the text into patches and describe them (bounded: at most 200 kB, the first 4 kB drawn)."""
+    validate(s)
+    p = patch(s.text, s.rule, s.patch, s.t_global, limit=MAX_TEXT_BYTES)
+    check_cancel(cancel)
+    st = stats(p)
+    chars, truncated = characters(p)
+    notes = []
+    if truncated:
+        notes.append(f"Drawing the first {MAX_DRAWN_BYTES:,} bytes; the statistics cover all {p.n_bytes:,}.")
+    if p.bytes_past:
+        notes.append(f"{p.bytes_past:,} bytes lie past the {s.t_global}-th global position: SpaceByte would not train on them.")
+    progress(1, 1, "patched")
+    return Exploration(s, p, st, chars, truncated, notes)
+
+
+# -- FLOPs calculator -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FlopsSettings:
+    """The calculator's sliders: global width D, layers L, context T (bytes), patch size P, and the
+    subword model's vocabulary and bytes per token."""
+
+    d_model: int = 1536
+    n_layers: int = 28
+    context: int = 8192
+    patch: int = 6
+    vocab: int = 50257
+    bytes_per_token: float = 4.0
+
+
+def validate_flops(s: FlopsSettings) -> FlopsSettings:
+    for name, lo, hi in (("D", 64, 8192), ("L", 1, 128), ("T", 64, 65536), ("P", 1, 32), ("vocabulary", 256, 300_000)):
+        v = {"D": s.d_model, "L": s.n_layers, "T": s.context, "P": s.patch, "vocabulary": s.vocab}[name]
+        if not lo <= v <= hi:
+            raise UserError(f"{name} must be a whole number from {lo:,} to {hi:,} (got {v}).")
+    if not (math.isfinite(s.bytes_per_token) and 1 <= s.bytes_per_token <= 16):
+        raise UserError(f"bytes per token must be from 1 to 16 (got {s.bytes_per_token}).")
+    if s.d_model % 64:
+        raise UserError(f"D must be a multiple of 64 (the key dimension; got {s.d_model}).")
+    return s
+
+
+def flops_table(s: FlopsSettings) -> dict[str, dict]:
+    """arch -> inference FLOPs per byte (total and parts) and training FLOPs per byte (3×)."""
+    validate_flops(s)
+    out = {}
+    for arch, cost in calculator(s.d_model, s.n_layers, s.context, s.patch, s.vocab, s.bytes_per_token).items():
+        out[arch] = {"name": ARCHS[arch], "weights": 2 * cost.weights, "attention": 2 * cost.attention,
+                     "other": 2 * cost.other, "inference": 2 * cost.total, "training": 6 * cost.total}
+    return out
+
+
+# -- loss maps --------------------------------------------------------------------------------------
+@dataclass
+class LossMap:
+    arch: str
+    data: np.ndarray            # BOS + text bytes (scored: data[1:])
+    bits: np.ndarray            # bits of each text byte
+    is_global: np.ndarray       # [k]: a global block ran at data[k], the input that predicts data[k+1] (= bits[k])
+    first_of_word: np.ndarray   # [k]: data[k+1] follows a global position and is not spacelike (a word's first byte)
+    summary: dict
+
+
+def loss_map(text: str, arch: str = "spacebyte", *, progress: Progress = no_progress, cancel: CancelToken | None = None,
+             model: torch.nn.Module | None = None) -> LossMap:
+    """Bits of every byte of ``text`` under a shipped (or given) byte-level model."""
+    if arch == "subword":
+        raise UserError("the loss map needs a byte-level model; pick another architecture.")
+    raw = to_bytes(text, limit=MAX_LOSS_BYTES, field="text for the loss map")
+    model = model if model is not None else shipped(arch)[0]
+    data = np.concatenate([[BOS], raw]).astype(np.int64)
+    windows = eval_windows(model, data, BOS)
+    bits, glob = [], []
+    with torch.no_grad(), torch_threads(1):
+        for i, (x, y) in enumerate(windows):
+            check_cancel(cancel)
+            out = model(torch.from_numpy(x)[None])
+            logp = torch.log_softmax(out.logits[0].float(), -1)
+            bits.append((-logp[torch.arange(len(y)), torch.from_numpy(y)] / math.log(2)).numpy())
+            g = out.global_positions[0].numpy() if out.global_positions is not None else np.zeros(len(x), bool)
+            glob.append(g)
+            progress(i + 1, len(windows), "scoring bytes")
+    bits_a, glob_a = np.concatenate(bits), np.concatenate(glob)
+    # the byte right after a global position is the first byte of a word (unless it is spacelike too):
+    # the prediction of that byte is the one the global blocks feed
+    first_word = global_mask(data)[:-1] & ~spacelike(data[1:])
+    rest = ~first_word
+    summary = {"mean_bits": float(bits_a.mean()), "n_bytes": int(len(bits_a)), "n_first": int(first_word.sum()),
+               "first_byte_bits": float(bits_a[first_word].mean()) if first_word.any() else None,
+               "other_bits": float(bits_a[rest].mean()) if rest.any() else None}
+    return LossMap(arch, data, bits_a, glob_a, first_word, summary)
+
+
+# -- retraining ---------------------------------------------------------------------------------------
+def retrain(config, *, progress: Progress = no_progress, cancel: CancelToken | None = None) -> dict:
+    """Run a (small) tournament in the background; finished runs are kept in the cache folder,
+    so a cancelled retraining resumes where it stopped."""
+    from deletionlab.spacebyte.experiment import run_experiment
+
+    key = hashlib.sha1(repr(config).encode()).hexdigest()[:12]
+    work = data_dir() / "spacebyte" / f"retrain-{key}"
+    work.mkdir(parents=True, exist_ok=True)
+    with torch_threads(1):
+        return run_experiment(config, progress=progress, cancel=cancel, workdir=work, keep_models=False)
+
+
+def write(arch: str, prompt: str, n_bytes: int = 120, temperature: float = 0.7, seed: int = 0, *,
+          progress: Progress = no_progress, cancel: CancelToken | None = None) -> bytes:
+    """A shipped model completes ``prompt`` byte by byte (see :func:`checkpoints.complete`)."""
+    model = shipped(arch)[0]
+    with torch_threads(1):
+        return complete(model, prompt, n_bytes, temperature, seed, progress=progress, cancel=cancel)

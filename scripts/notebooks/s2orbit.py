@@ -163,8 +163,8 @@ if results:
 
 ## Reproduce
 
-    python scripts/s2orbit_experiment.py          # about 2 minutes on 2 busy cores
-    python benchmarks/s2_precession.py            # 50 cusps: formula vs integration, ~50 s
+    python scripts/s2orbit_experiment.py          # 50 s to 2 min on this 2-core machine (load)
+    python benchmarks/s2_precession.py            # 50 cusps: formula vs integration, 30-50 s
     python scripts/make_s2orbit_thumbnail.py
     python scripts/make_notebook.py s2_orbit.ipynb
 """),

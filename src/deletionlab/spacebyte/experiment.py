@@ -64,8 +64,8 @@ class ExperimentConfig:
 
     stages: tuple[Stage, ...] = (
         Stage("prose", 1e12, ("XS", "S"), seeds=3),
-        Stage("prose", 4e12, ("S", "M"), seeds=1),
         Stage("code", 1e12, ("S",), seeds=3),
+        Stage("prose", 4e12, ("S", "M"), seeds=1),
     )
     archs: tuple[str, ...] = tuple(ARCHS)
     batch_bytes: int = 2048

@@ -169,3 +169,30 @@ def test_claims_table_and_source_line_escape_and_show_every_row():
     line = source_line({"command": "python scripts/x_experiment.py --seeds 3", "date": "2026-11-30 10:00"})
     assert "scripts/x_experiment.py --seeds 3" in line and "2026-11-30" in line
     assert "live run" in source_line(None)
+
+
+def test_lineplot_renders_at_twice_the_pixels_it_is_shown_at_and_draws_from_threads():
+    import io
+    import threading
+
+    from PIL import Image
+
+    plot = LinePlot("AUC $\\sigma$", "release", "AUC", width=4.0, height=2.5)
+    plot.draw([dict(x=[1, 2, 3], y=[0.5, 0.6, 0.55], label="retrain", error=[0.01, 0.02, 0.01], band=([0.4] * 3, [0.7] * 3))])
+    assert plot.layout.width == "400px"
+    assert Image.open(io.BytesIO(plot.value)).size == (800, 500)
+    errors = []
+
+    def draw(i):
+        try:
+            p = LinePlot(f"$\\alpha_{i}$ and $\\beta$", "x", "y", width=3, height=2)
+            p.draw([dict(x=[0, 1], y=[i, i + 1], label=f"$\\gamma_{i}$")], note="all zero" if i % 2 else "")
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=draw, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import logging
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -315,57 +316,58 @@ class HeatmapGrid(W.HTML):
         self.value = f"{title}<table style='border-collapse:collapse'>{head}{body}</table>{legend}"
 
 
-class LinePlot(W.Image):
-    """A small matplotlib chart rendered to PNG (lines, markers, bars, reference lines)."""
+#: matplotlib's text layout (mathtext, font cache) is not thread-safe: background jobs and notebook
+#: cells that draw at the same time take turns
+DRAW_LOCK = threading.RLock()
+#: static charts are rendered at twice the pixels they are shown at (crisp on high-DPI screens)
+PIXEL_RATIO = 2
 
-    def __init__(self, title: str = "", xlabel: str = "", ylabel: str = "", width: float = 5.2, height: float = 3.0, **kwargs: Any) -> None:
+
+class LinePlot(W.Image):
+    """A small matplotlib chart rendered to PNG (lines, markers, bars, error bars, bands, reference lines).
+
+    It is shown at ``width`` x ``height`` inches x 100 px (never stretched to the column's width) and
+    rendered at twice that many pixels. Series dicts: ``x``, ``y``, ``label``, ``style`` (``"o-"``,
+    ``"--"``), ``color``, ``error`` (± bars), ``band`` ((lo, hi), shaded) — the same dicts
+    :class:`deletionlab.widgets.plots.InteractivePlot` takes.
+    """
+
+    def __init__(self, title: str = "", xlabel: str = "", ylabel: str = "", width: float = 5.2, height: float = 3.0,
+                 **kwargs: Any) -> None:
         super().__init__(format="png", **kwargs)
         self.title, self.xlabel, self.ylabel = title, xlabel, ylabel
         self.figsize = (width, height)
+        self.layout.width = f"{round(width * 100)}px"
+        self.layout.max_width = "100%"
+        self.layout.height = "auto"
         self.series: list[dict] = []
         self.add_class("dl-lineplot")
 
-    def draw(self, series: Sequence[dict], hlines: Sequence[tuple[float, str]] = (), right: Sequence[dict] = (),
-             bars: dict | None = None, ylim: tuple[float, float] | None = None, right_label: str = "",
-             xscale: str | None = None, yscale: str | None = None, xlim: tuple[float, float] | None = None,
-             legend_loc: str = "best") -> None:
-        """``series``: dicts with x, y, label and optional style (``"o-"``, ``"--"``); ``right``:
-        series on a second y axis; ``bars``: {categories, groups: {name: (values, errors)}}."""
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        from io import BytesIO
-
-        from matplotlib.figure import Figure
-
-        self.series = [dict(s) for s in series]
-        fig = Figure(figsize=self.figsize, dpi=100)
-        ax = fig.add_subplot(111)
-        if bars:
-            cats = list(bars["categories"])
-            groups = bars["groups"]
-            width = 0.8 / max(1, len(groups))
-            for i, (name, (vals, errs)) in enumerate(groups.items()):
-                xs = np.arange(len(cats)) + (i - (len(groups) - 1) / 2) * width
-                ax.bar(xs, [np.nan if v is None else v for v in vals], width,
-                       yerr=[0 if e is None else e for e in errs], label=name, capsize=3)
-            ax.set_xticks(range(len(cats)), cats)
+    @staticmethod
+    def _plot_series(ax, series: Sequence[dict]) -> None:
         for s in series:
-            ax.plot(s["x"], s["y"], s.get("style", "o-"), label=s.get("label"), markersize=s.get("markersize", 4), color=s.get("color"))
-        for y, lab in hlines:
-            ax.axhline(y, color="grey", linestyle=":", linewidth=1)
-            if lab:
-                ax.annotate(lab, (1.0, y), xycoords=("axes fraction", "data"), fontsize=8, color="grey", ha="right", va="bottom")
-        if right:
-            ax2 = ax.twinx()
-            for s in right:
-                ax2.plot(s["x"], s["y"], s.get("style", "s--"), label=s.get("label"), color=s.get("color", "tab:red"), markersize=4)
-            ax2.set_ylabel(right_label, fontsize=9)
-            h1, l1 = ax.get_legend_handles_labels()
-            h2, l2 = ax2.get_legend_handles_labels()
-            ax.legend(h1 + h2, l1 + l2, fontsize=8, loc=legend_loc)
-        elif any(s.get("label") for s in series) or bars:
-            ax.legend(fontsize=8, loc=legend_loc)
+            color = s.get("color")
+            if s.get("band") is not None:
+                lo, hi = s["band"]
+                ax.fill_between(s["x"], lo, hi, color=color, alpha=0.15, linewidth=0)
+            if s.get("error") is not None:
+                ax.errorbar(s["x"], s["y"], yerr=s["error"], fmt=s.get("style", "o-"), label=s.get("label"),
+                            markersize=s.get("markersize", 4), color=color, capsize=2)
+            else:
+                ax.plot(s["x"], s["y"], s.get("style", "o-"), label=s.get("label"), markersize=s.get("markersize", 4), color=color)
+
+    @staticmethod
+    def _plot_bars(ax, bars: dict) -> None:
+        cats = list(bars["categories"])
+        groups = bars["groups"]
+        width = 0.8 / max(1, len(groups))
+        for i, (name, (vals, errs)) in enumerate(groups.items()):
+            xs = np.arange(len(cats)) + (i - (len(groups) - 1) / 2) * width
+            ax.bar(xs, [np.nan if v is None else v for v in vals], width,
+                   yerr=[0 if e is None else e for e in errs], label=name, capsize=3)
+        ax.set_xticks(range(len(cats)), cats)
+
+    def _axes(self, ax, ylim, xlim, xscale, yscale) -> None:
         if ylim:
             ax.set_ylim(*ylim)
         if xscale:
@@ -381,10 +383,51 @@ class LinePlot(W.Image):
         ax.set_title(self.title, fontsize=10)
         ax.set_xlabel(self.xlabel, fontsize=9)
         ax.set_ylabel(self.ylabel, fontsize=9)
+        ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3)
-        fig.tight_layout()
-        buf = BytesIO()
-        fig.savefig(buf, format="png")
+
+    def draw(self, series: Sequence[dict], hlines: Sequence[tuple[float, str]] = (), right: Sequence[dict] = (),
+             bars: dict | None = None, ylim: tuple[float, float] | None = None, right_label: str = "",
+             xscale: str | None = None, yscale: str | None = None, xlim: tuple[float, float] | None = None,
+             legend_loc: str = "best", note: str = "") -> None:
+        """``series``: dicts as in the class docstring; ``right``: series on a second y axis; ``bars``:
+        {categories, groups: {name: (values, errors)}}; ``note``: a sentence written across the chart
+        (e.g. "all zero: no scene showed it")."""
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        from io import BytesIO
+
+        from matplotlib.figure import Figure
+
+        self.series = [dict(s) for s in series]
+        with DRAW_LOCK:
+            fig = Figure(figsize=self.figsize, dpi=100 * PIXEL_RATIO)
+            ax = fig.add_subplot(111)
+            if bars:
+                self._plot_bars(ax, bars)
+            self._plot_series(ax, series)
+            for y, lab in hlines:
+                ax.axhline(y, color="grey", linestyle=":", linewidth=1)
+                if lab:
+                    ax.annotate(lab, (1.0, y), xycoords=("axes fraction", "data"), fontsize=8, color="grey", ha="right", va="bottom")
+            handles, labels = ax.get_legend_handles_labels()
+            if right:
+                ax2 = ax.twinx()
+                for s in right:
+                    ax2.plot(s["x"], s["y"], s.get("style", "s--"), label=s.get("label"), color=s.get("color", "tab:red"), markersize=4)
+                ax2.set_ylabel(right_label, fontsize=9)
+                h2, l2 = ax2.get_legend_handles_labels()
+                handles, labels = handles + h2, labels + l2
+            if labels:
+                ax.legend(handles, labels, fontsize=8, loc=legend_loc, framealpha=0.8)
+            if note:
+                ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center", fontsize=9, color="#555",
+                        wrap=True, bbox=dict(facecolor="white", edgecolor="#ccc", boxstyle="round"))
+            self._axes(ax, ylim, xlim, xscale, yscale)
+            fig.tight_layout()
+            buf = BytesIO()
+            fig.savefig(buf, format="png")
         self.value = buf.getvalue()
 
 

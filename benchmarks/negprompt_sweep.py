@@ -26,13 +26,13 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from deletionlab.negprompt import DEFAULT_GUIDANCE
+    from deletionlab.negprompt import DEFAULT_GUIDANCE, DEFAULT_STARTS, DEFAULT_STEPS
     from deletionlab.negprompt.models import load_pipeline
     from deletionlab.negprompt.sampler import Settings, pipeline_image, run
 
     pipe = load_pipeline("shipped")
-    steps = 30
-    starts = [0, 3, 6, 9, 12, 15, 18, 21, 24, 27]
+    steps = DEFAULT_STEPS
+    starts = list(DEFAULT_STARTS)  # the experiment's sweep
     s = Settings("a red circle above a blue square", "a blue square", steps, DEFAULT_GUIDANCE, seed=1)
 
     def ours():

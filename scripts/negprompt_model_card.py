@@ -131,7 +131,8 @@ def main(argv=None) -> int:
         f"{('met' if default.rates[kind] >= bar[kind] else 'NOT met') if kind in bar else ''} |"
         for kind in default.rates
     )
-    by_g = "\n".join(f"| {r.guidance:g} | " + " | ".join(f"{r.rates.get(k, float('nan')):.0%}" for k in default.rates) + " |" for r in reports)
+    by_g = "\n".join(f"| {r.guidance:g} | " + " | ".join(f"{r.rates.get(k, float('nan')):.0%}" for k in default.rates) + " |"
+                     for r in reports)
     card = f"""# tiny-shapes-sd — a tiny Stable Diffusion trained on a world of coloured shapes
 
 The embedded default model of Deletion Lab's negative-prompt study. An ordinary diffusers

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from deletionlab.negprompt import analysis, world
-from deletionlab.negprompt.experiments import NEGATIVE_KINDS, SceneResult, StudyResults, draw_scenes, negative_for, scene_study
+from deletionlab.negprompt.experiment import NEGATIVE_KINDS, SceneResult, StudyResults, draw_scenes, negative_for, scene_study
 from deletionlab.negprompt.sampler import Settings, run
 
 

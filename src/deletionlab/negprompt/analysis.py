@@ -14,7 +14,7 @@ returns a small dataclass. Claims of Ban et al. (2024) they measure:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -23,6 +23,14 @@ from scipy import ndimage
 
 from deletionlab.negprompt import detect
 from deletionlab.negprompt.sampler import Run, Trajectory
+
+#: a word's map has "settled" on its object once its overlap stays this fraction of the way from chance
+#: to its final overlap (a relative level: 8x8 and 4x4 maps never put all their mass on a small object)
+SETTLE_FRACTION = 0.8
+#: a word whose final overlap stays below this multiple of chance never localises on its object
+MIN_LIFT = 1.5
+#: ε(pos) − ε(neg) and ε(neg) − ε(∅) "oppose" at a pixel when their cosine is below this
+OPPOSING_COSINE = -0.5
 
 
 # ---------------------------------------------------------------------------------------------
@@ -70,7 +78,7 @@ def mask_overlap(maps: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (maps * soft[None]).sum(axis=(1, 2)) / np.maximum(maps.sum(axis=(1, 2)), 1e-12)
 
 
-def settle_level(curve: Sequence[float], fraction: float, chance: float, min_lift: float = 1.5) -> float | None:
+def settle_level(curve: Sequence[float], fraction: float, chance: float, min_lift: float = MIN_LIFT) -> float | None:
     """The overlap a word must reach to count as "on its object": ``fraction`` of the way from
     chance (a uniform map) to where the curve ends; None if it ends below ``min_lift`` × chance
     (the word never localises on the object, e.g. colour words in a tiny model)."""
@@ -105,7 +113,7 @@ class AttentionCritical:
 
 def attention_critical_step(
     traj: Trajectory, tokens: Sequence[str], word: str, mask: np.ndarray, branch: str = "pos",
-    threshold: float = 0.8, after: str | None = None,
+    threshold: float = SETTLE_FRACTION, after: str | None = None,
 ) -> AttentionCritical:
     """(a) The first step from which ``word``'s map stays on its object: its attention mass on the
     object's mask stays above chance + ``threshold`` · (final − chance) until the last step.
@@ -119,7 +127,8 @@ def attention_critical_step(
     return critical_from_maps(word, branch, word_maps(traj, branch, idx), mask, threshold)
 
 
-def critical_from_maps(word: str, branch: str, maps: np.ndarray, mask: np.ndarray, threshold: float = 0.8) -> AttentionCritical:
+def critical_from_maps(word: str, branch: str, maps: np.ndarray, mask: np.ndarray,
+                       threshold: float = SETTLE_FRACTION) -> AttentionCritical:
     """:class:`AttentionCritical` of a stack of (steps, h, w) attention maps against a mask."""
     ov = mask_overlap(maps, mask)
     chance = float(resize_mask(mask, maps.shape[-1]).mean())
@@ -137,7 +146,7 @@ class CancellationMaps:
     ``pos_minus_neg`` = ‖ε(pos) − ε(neg)‖ and ``neg_minus_empty`` = ‖ε(neg) − ε(∅)‖ (norms over
     latent channels); ``cosine`` = cos(ε(pos) − ε(neg), ε(neg) − ε(∅)) per pixel (−1: they point
     in opposite directions, the negative prompt cancels what the positive adds); ``latent_diff`` =
-    ‖x_t(branch) − x_t(no negative)‖; ``opposing`` = fraction of pixels with cosine < −0.5.
+    ‖x_t(branch) − x_t(no negative)‖; ``opposing`` = fraction of pixels with cosine < ``OPPOSING_COSINE`` (−0.5).
     """
 
     steps: np.ndarray
@@ -178,7 +187,7 @@ def cancellation_maps(run: Run, branch: int = 0) -> CancellationMaps:
     return CancellationMaps(
         steps=np.array([r.index for r in traj.records]),
         pos_minus_neg=np.stack(pmn), neg_minus_empty=np.stack(nme), cosine=cos_a,
-        latent_diff=np.stack(dif), opposing=(cos_a < -0.5).mean(axis=(1, 2)), negative_active=np.array(act),
+        latent_diff=np.stack(dif), opposing=(cos_a < OPPOSING_COSINE).mean(axis=(1, 2)), negative_active=np.array(act),
     )
 
 
@@ -193,11 +202,6 @@ class RemovalScore:
     other_kept: bool  # every other requested object is still detected
     background_change: float  # mean |Δpixel| (0..1) outside the target's (dilated) mask
     target_change: float  # mean |Δpixel| inside it
-
-
-def target_present(image: np.ndarray, colour: str | None, shape: str | None) -> bool:
-    """Whether an object with that colour and/or shape is detected (None = any)."""
-    return detect.present(detect.detect(_u8(image)), colour, shape)
 
 
 def removal_score(
@@ -254,13 +258,3 @@ def mean_std(values: Sequence[float | None]) -> MeanStd:
     if not len(v):
         return MeanStd(float("nan"), float("nan"), 0)
     return MeanStd(float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0, len(v))
-
-
-@dataclass
-class Curve:
-    """A named series over start steps (e.g. removal rate per start step)."""
-
-    x: list[int]
-    y: list[float]
-    label: str = ""
-    extra: dict = field(default_factory=dict)

@@ -1,9 +1,10 @@
 """What the explorer widget shows, computed in one place (no widgets here).
 
-:func:`explore` runs (or re-runs from the cached trunk) one setting and derives the views: images
-with and without the negative prompt, per-step previews, the words one can pick with their
-attention maps, cancellation maps, critical-step curves and the exports. :func:`removal_sweep`
-runs the delay sweep behind the removal panel.
+:func:`explore` runs (or re-runs from the explorer's :class:`TrunkCache`) one setting and derives
+the views: images with and without the negative prompt and their difference, per-step previews,
+the words one can pick with their attention maps, cancellation maps, critical-step curves and the
+exports. :func:`removal_sweep` runs the delay sweep behind the removal panel. Settings are checked
+by the sampler's :func:`validate` (and :func:`validate_sweep` for the sweep).
 
 On the shipped shapes model, object masks come from the detector on the image without the
 negative prompt (ground truth for the measurement). On other checkpoints there is no detector:
@@ -20,12 +21,60 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from deletionlab.core.jobs import CancelToken, Progress, no_progress
+from deletionlab.core.jobs import CancelToken, Progress, UserError, no_progress
 from deletionlab.negprompt import analysis, detect, models, world
+from deletionlab.negprompt.analysis import SETTLE_FRACTION
 from deletionlab.negprompt.export import Export, export
 from deletionlab.negprompt.sampler import Prompts, Run, Settings, Trajectory, encode, run, validate
 
+__all__ = ["Exploration", "Settings", "SweepOutcome", "TrunkCache", "Word", "explore", "removal_sweep", "validate",
+           "validate_sweep"]
+
 SKIP_TOKENS = {"<|startoftext|>", "<|endoftext|>", "a", "an", "the", ",", "of", "and", "."}
+#: without a detector, a word's object is the top this-fraction of its own attention map at the last step
+ATTENTION_MASK_TOP = 0.2
+#: the removal panel sweeps at most this many start steps (spread over the run)
+MAX_SWEEP_STARTS = 10
+#: |Δpixel| is small; the difference picture multiplies it by this to make it visible
+DIFFERENCE_GAIN = 3
+
+
+def difference_image(a: np.ndarray, b: np.ndarray, gain: float = DIFFERENCE_GAIN) -> np.ndarray:
+    """Where two uint8 RGB images differ, as a uint8 RGB picture: white = same, darker = more
+    (mean |Δ| over the colour channels times ``gain``)."""
+    diff = (np.abs(a.astype(float) - b.astype(float)).mean(-1) * gain).clip(0, 255).astype(np.uint8)
+    return np.stack([255 - diff] * 3, -1)
+
+
+def mean_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean |Δpixel| of two uint8 images, as a fraction of the full range (0..1)."""
+    return float(np.abs(a.astype(float) - b).mean() / 255)
+
+
+class TrunkCache:
+    """What the explorer keeps between runs so that moving the window re-renders only the suffix
+    after the new start step: the prompts' embeddings and the last recorded trunk. The trunk's
+    records hold the negative prompt's ε and attention, so new prompts drop it. One per explorer."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self._key: tuple | None = None
+        self.prompts: Prompts | None = None
+        self.trunk: Trajectory | None = None
+
+    def prompts_for(self, pipe, settings: Settings) -> Prompts:
+        """The embeddings of these prompts on this pipeline (encoded once)."""
+        key = (id(pipe), settings.prompt, settings.negative_prompt)
+        if self.prompts is None or self._key != key:
+            self.prompts = encode(pipe, settings.prompt, settings.negative_prompt)
+            self._key, self.trunk = key, None
+        return self.prompts
+
+    def trunk_for(self, settings: Settings) -> Trajectory | None:
+        """The kept trunk if these settings can branch from it (same prompt, steps, guidance, seed)."""
+        return self.trunk if self.trunk is not None and self.trunk.key == settings.trunk_key() else None
 
 
 @dataclass
@@ -61,6 +110,20 @@ class Exploration:
     def has_negative(self) -> bool:
         return bool(self.run.branches)
 
+    @property
+    def difference(self) -> np.ndarray:
+        """The picture of where the negative prompt changed the image (:func:`difference_image`)."""
+        return difference_image(self.result, self.reference)
+
+    @property
+    def mean_difference(self) -> float:
+        return mean_difference(self.result, self.reference)
+
+    def default_word(self) -> str | None:
+        """The label to show first: the last word that is in both prompts, else the first word."""
+        both = [w.label for w in self.words if w.pos_index is not None and w.neg_index is not None]
+        return both[-1] if both else (self.words[0].label if self.words else None)
+
     def word(self, label_or_text: str) -> Word | None:
         for w in self.words:
             if label_or_text in (w.label, w.text):
@@ -78,7 +141,7 @@ class Exploration:
             return None
         return analysis.word_maps(traj, branch, idx)
 
-    def critical(self, word: Word, threshold: float = 0.8) -> dict[str, analysis.AttentionCritical]:
+    def critical(self, word: Word, threshold: float = SETTLE_FRACTION) -> dict[str, analysis.AttentionCritical]:
         """Attention critical steps of a word in both prompts, on the run without the negative prompt
         (both prompts see the same x_t there; this is the comparison the paper makes)."""
         mask = self.masks.get(word.text)
@@ -115,57 +178,59 @@ def is_shapes_model(pipe) -> bool:
     return bool(info) and set(world.SHAPES) <= set(info.get("vocabulary", []))
 
 
+def _find_word(dets, word: str, wanted: list[tuple[str | None, str | None]]):
+    """The detected object a colour or shape word stands for: preferably the one the prompts ask
+    for with that word (e.g. the *blue square* for "blue"), else any object with that attribute."""
+    if word in world.COLOURS:
+        asked = [(word, s) for c, s in wanted if c == word and s]
+        fallback = (word, None)
+    elif word in world.SHAPES:
+        asked = [(c, word) for c, s in wanted if s == word and c]
+        fallback = (None, word)
+    else:
+        return None
+    return next((detect.find(dets, *cs) for cs in asked if detect.find(dets, *cs)), None) or detect.find(dets, *fallback)
+
+
 def _masks_from_detector(image: np.ndarray, prompt: str, negative: str, words: list[Word]) -> tuple[dict, list[str]]:
     dets = detect.detect(image)
-    masks: dict[str, np.ndarray] = {}
     wanted = world.parse_caption(prompt) + world.parse_caption(negative)
+    masks: dict[str, np.ndarray] = {}
     for w in words:
-        hit = None
-        if w.text in world.COLOURS:
-            # prefer the object of that colour the prompt asks for, else any of that colour
-            shapes = [s for c, s in wanted if c == w.text]
-            hit = next((detect.find(dets, w.text, s) for s in shapes if s and detect.find(dets, w.text, s)), None) or detect.find(dets, w.text)
-        elif w.text in world.SHAPES:
-            colours = [c for c, s in wanted if s == w.text]
-            hit = next((detect.find(dets, c, w.text) for c in colours if c and detect.find(dets, c, w.text)), None) or detect.find(dets, None, w.text)
+        hit = _find_word(dets, w.text, wanted)
         if hit is not None:
             masks[w.text] = hit.mask
     return masks, [d.name for d in dets]
 
 
-def _masks_from_attention(traj: Trajectory, words: list[Word], image_side: int, top: float = 0.2) -> dict:
+def _masks_from_attention(traj: Trajectory, words: list[Word], image_side: int, top: float = ATTENTION_MASK_TOP) -> dict:
     masks = {}
     for w in words:
         if w.pos_index is None:
             continue
         m = analysis.word_maps(Trajectory(None, traj.records[-1:]), "pos", w.pos_index)[0]
-        up = F.interpolate(torch.from_numpy(m)[None, None], size=(image_side, image_side), mode="bilinear", align_corners=False)[0, 0].numpy()
+        up = F.interpolate(torch.from_numpy(m)[None, None], size=(image_side, image_side), mode="bilinear", align_corners=False)
+        up = up[0, 0].numpy()
         masks[w.text] = up >= np.quantile(up, 1 - top)
     return masks
 
 
 def explore(
-    pipe, settings: Settings, *, cache: dict | None = None, model: str = "shipped",
+    pipe, settings: Settings, *, cache: TrunkCache | None = None, model: str = "shipped",
     progress: Progress = no_progress, cancel: CancelToken | None = None,
 ) -> Exploration:
-    """Run one setting with recordings; reuse ``cache`` (a dict the caller keeps) when only the
-    window changed, so that only the suffix after the new start step is computed."""
+    """Run one setting with recordings; with the explorer's ``cache``, a setting that only moves the
+    window branches from the kept trunk, so that only the suffix after the new start step is computed."""
     notices = list(validate(settings))
     unseen = models.unseen_words(pipe, settings.prompt + " " + settings.negative_prompt)
     if unseen:
         notices.append(f"The tiny model never saw the word(s) {', '.join(repr(u) for u in unseen[:8])} in training; "
                        "it runs anyway, but expect those words to be ignored or misread.")
-    cache = cache if cache is not None else {}
-    pkey = (settings.prompt, settings.negative_prompt)
-    prompts = cache.get("prompts") if cache.get("prompts_key") == pkey else None
-    if prompts is None:
-        prompts = encode(pipe, settings.prompt, settings.negative_prompt)
-        cache.update(prompts=prompts, prompts_key=pkey, trunk=None)
-    trunk = cache.get("trunk")
-    if trunk is not None and trunk.key != settings.trunk_key():
-        trunk = None
-    r = run(pipe, settings, trunk=trunk, prompts=prompts, record=True, previews=True, progress=progress, cancel=cancel)
-    cache["trunk"] = r.trunk
+    cache = cache if cache is not None else TrunkCache()
+    prompts = cache.prompts_for(pipe, settings)
+    r = run(pipe, settings, trunk=cache.trunk_for(settings), prompts=prompts, record=True, previews=True,
+            progress=progress, cancel=cancel)
+    cache.trunk = r.trunk
     words = pick_words(prompts)
     ref = r.trunk.image_uint8
     ex = Exploration(settings, r, ref, r.main.image_uint8, words, notices + [n for n in r.notices if n not in notices])
@@ -176,7 +241,7 @@ def explore(
         ex.mask_source = "detector on the image without the negative prompt"
     else:
         ex.masks = _masks_from_attention(r.trunk, words, side)
-        ex.mask_source = "top 20 % of the word's own attention at the last step (no detector for this model)"
+        ex.mask_source = f"top {ATTENTION_MASK_TOP * 100:g} % of the word's own attention at the last step (no detector for this model)"
     if r.branches:
         ex.cancellation = analysis.cancellation_maps(r, 0)
         start, end = settings.window
@@ -202,30 +267,49 @@ class SweepOutcome:
     adaptive_background: float | None
 
 
+def validate_sweep(settings: Settings) -> Settings:
+    """The sweep's settings: the sampler's :func:`validate`, and a negative prompt to sweep."""
+    validate(settings)
+    if not settings.has_negative:
+        raise UserError("Type a negative prompt (and switch it on) to sweep its start step.")
+    return settings
+
+
+def _sweep_target(settings: Settings, exploration: Exploration | None) -> tuple[tuple | None, int | None]:
+    """On the shapes world: the object the negative prompt names (colour, shape) and the adaptive
+    start (the step at which its word's attention settles in the prompt); else (None, None)."""
+    if exploration is None or not exploration.shapes_world:
+        return None, None
+    spec = world.parse_caption(settings.negative_prompt)
+    if not spec:
+        return None, None
+    target = spec[0]
+    w = exploration.word(target[1] or target[0])
+    crit = exploration.critical(w).get("pos") if w is not None else None
+    return target, (crit.step if crit else None)
+
+
+def _other_objects(prompt: str, target: tuple) -> list[tuple[str, str]]:
+    """The fully named objects of the prompt that the target does not cover (they should stay)."""
+    def covered(c: str, s: str) -> bool:
+        return target[0] in (None, c) and target[1] in (None, s)
+
+    return [(c, s) for c, s in world.parse_caption(prompt) if c and s and (c, s) != target and not covered(c, s)]
+
+
 def removal_sweep(
     pipe, settings: Settings, exploration: Exploration | None = None, starts: Sequence[int] | None = None,
     *, progress: Progress = no_progress, cancel: CancelToken | None = None,
 ) -> SweepOutcome:
     """Delay sweep over start steps from the cached trunk (plus the adaptive start), scored."""
-    if not settings.negative_prompt.strip():
-        from deletionlab.core.jobs import UserError
-
-        raise UserError("Type a negative prompt (and switch it on) to sweep its start step.")
+    validate_sweep(settings)
     steps = settings.steps
-    starts = sorted(set(starts if starts is not None else np.linspace(0, steps - 1, min(steps, 10)).round().astype(int).tolist()))
+    if starts is None:
+        starts = np.linspace(0, steps - 1, min(steps, MAX_SWEEP_STARTS)).round().astype(int).tolist()
+    starts = sorted(set(starts))
     trunk = exploration.run.trunk if exploration is not None and exploration.run.trunk.key == settings.trunk_key() else None
     prompts = exploration.run.prompts if exploration is not None and trunk is not None else None
-    adaptive = None
-    target = None
-    if exploration is not None and exploration.shapes_world:
-        spec = world.parse_caption(settings.negative_prompt)
-        if spec:
-            target = spec[0]
-            shape_word = target[1] or target[0]
-            w = exploration.word(shape_word)
-            if w is not None:
-                crit = exploration.critical(w).get("pos")
-                adaptive = crit.step if crit else None
+    target, adaptive = _sweep_target(settings, exploration)
     windows = [(k, steps) for k in starts] + ([(adaptive, steps)] if adaptive is not None else [])
     r = run(pipe, settings, windows=windows, trunk=trunk, prompts=prompts, record=False, previews=False, progress=progress, cancel=cancel)
     ref = r.trunk.image_uint8
@@ -233,10 +317,9 @@ def removal_sweep(
     mask = None
     others: list = []
     if target is not None:
-        dets = detect.detect(ref)
-        hit = detect.find(dets, *target)
+        hit = detect.find(detect.detect(ref), *target)
         mask = hit.mask if hit is not None else None
-        others = [(c, s) for c, s in world.parse_caption(settings.prompt) if c and s and (c, s) != target and not (target[0] in (None, c) and target[1] in (None, s))]
+        others = _other_objects(settings.prompt, target)
     if mask is None:
         mask = np.zeros(ref.shape[:2], bool)
     scores = [analysis.removal_score(im, ref, mask, target if target else (None, None), others) for im in imgs]

@@ -22,21 +22,31 @@ weight 1); it deletes what the model *chose*. So the prompt leaves one attribute
    the latest start that still removes B.
 3. Reverse activation: prompt "A" alone with the negative "B" only in an early window [0, k):
    how often B appears although nobody asked for it, against the run without negative prompt.
+
+:func:`run_experiment` runs it all for an :class:`ExperimentConfig` and returns the JSON-able dict
+that ``scripts/negprompt_experiment.py`` writes to ``results.json``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
 from deletionlab.core.jobs import CancelToken, Progress, check_cancel, no_progress
-from deletionlab.negprompt import DEFAULT_GUIDANCE, DEFAULT_STEPS, analysis, detect, world
-from deletionlab.negprompt.sampler import Settings, run
+from deletionlab.negprompt import DEFAULT_GUIDANCE, DEFAULT_STARTS, DEFAULT_STEPS, analysis, detect, world
+from deletionlab.negprompt.analysis import SETTLE_FRACTION
+from deletionlab.negprompt.sampler import Run, Settings, run
 
 NEGATIVE_KINDS = ("noun", "adjective", "object", "named")
+#: ends k of the early-only windows [0, k) of the reverse-activation measurement (30 = always on)
+REVERSE_ENDS = (2, 4, 6, 8, 10, 15, 30)
+#: the reverse-activation prompts are drawn with ``seed + REVERSE_SEED_OFFSET``: other pairs than the scenes'
+REVERSE_SEED_OFFSET = 1
+#: the notebook's live mini-study draws its scenes with this seed, so they are not the committed run's (seed 0)
+LIVE_SEED = 123
 
 
 def negative_for(kind: str, colour: str, shape: str) -> tuple[str, tuple[str | None, str | None]]:
@@ -162,27 +172,51 @@ def _sweep(pipe, prompt, negative, tgt, other, ref_img, mask, seed, steps, guida
     return [analysis.removal_score(b.image, ref_img, mask, tgt, [other]) for b in sw.branches]
 
 
+@dataclass
+class _Drawn:
+    """B as the model drew it in one design's run without the negative prompt."""
+
+    prompt: str
+    colour: str
+    shape: str
+    mask: np.ndarray
+    recorded: Run | None = None  # the recorded run of the attention measurement, if one was made
+
+
 def scene_study(
     pipe, caption: str, target: tuple[str, str], other: tuple[str, str], seed: int, *,
-    steps: int = DEFAULT_STEPS, guidance: float = DEFAULT_GUIDANCE, starts: Sequence[int] = (0, 3, 6, 9, 12, 15, 18, 21, 24, 27),
-    threshold: float = 0.8, kinds: Sequence[str] = NEGATIVE_KINDS, cancel: CancelToken | None = None,
+    steps: int = DEFAULT_STEPS, guidance: float = DEFAULT_GUIDANCE, starts: Sequence[int] = DEFAULT_STARTS,
+    threshold: float = SETTLE_FRACTION, kinds: Sequence[str] = NEGATIVE_KINDS, cancel: CancelToken | None = None,
 ) -> SceneResult:
     """All per-scene measurements (see the module docstring). ``caption`` is the fully named layout."""
-    bc, bs = target
-    rel = next(r for r in world.RELATIONS if f" {r} " in caption)
-    A = world.describe(*other)
     res = SceneResult(caption, seed, target, other, rendered=False, starts=list(starts))
+    base = Settings(caption, "", steps, guidance, seed)  # the step count, guidance and seed of every run
+    drawn = _draw_designs(pipe, base, target, other, kinds, cancel)
+    res.drawn = {k: [d.colour, d.shape] for k, d in drawn.items()}
+    res.rendered = bool(drawn)  # each measurement uses the scenes whose design drew B
+    if not res.rendered:
+        return res
+    _attention_steps(pipe, res, drawn, base, threshold, cancel)
+    _removal_sweeps(pipe, res, drawn, base, starts, kinds, cancel)
+    return res
+
+
+def _draw_designs(pipe, base: Settings, target, other, kinds, cancel) -> dict[str, _Drawn]:
+    """Run each design's prompt without a negative prompt and find B (and A) with the detector."""
+    bc, bs = target
+    rel = next(r for r in world.RELATIONS if f" {r} " in base.prompt)
+    A = world.describe(*other)
     designs = {
         "noun": f"{A} {rel} {world.describe(bc, None)}",  # B's shape left to the model
         "adjective": f"{A} {rel} {world.describe(None, bs)}",  # B's colour left to the model
-        "named": caption,
+        "named": base.prompt,
     }
     drawn = {}
     for design, prompt in designs.items():
         if design not in kinds and not (design == "noun" and "object" in kinds):
             continue
         check_cancel(cancel)
-        rec = run(pipe, Settings(prompt, "", steps, guidance, seed), windows=[], record=False, previews=False, cancel=cancel)
+        rec = run(pipe, replace(base, prompt=prompt), windows=[], record=False, previews=False, cancel=cancel)
         dets = detect.detect(analysis._u8(rec.trunk.image))
         hit_o = detect.find(dets, *other)
         if design == "noun":
@@ -193,40 +227,46 @@ def scene_study(
             hit = detect.find(dets, bc, bs)
         if hit is None or hit_o is None:
             continue
-        drawn[design] = (prompt, (hit.colour, hit.shape), hit.mask)
-    res.drawn = {k: list(v[1]) for k, v in drawn.items()}
-    res.rendered = bool(drawn)  # each measurement uses the scenes whose design drew B
-    if not res.rendered:
-        return res
-    # (a) attention critical steps: same latents, the word in the prompt vs in the negative prompt
+        drawn[design] = _Drawn(prompt, hit.colour, hit.shape, hit.mask)
+    return drawn
+
+
+def _attention_steps(pipe, res: SceneResult, drawn: dict[str, _Drawn], base: Settings, threshold: float, cancel) -> None:
+    """(a) Attention critical steps: same latents, the word in the prompt vs in the negative prompt
+    (nouns from the adjective design, adjectives from the noun design), and the adaptive start."""
     for design, word_kind in (("adjective", "noun"), ("noun", "adjective")):
         if design not in drawn:
             continue
-        prompt, (c, sh), mask = drawn[design]
-        neg = world.describe(c, sh)
-        rec = run(pipe, Settings(prompt, neg, steps, guidance, seed), windows=[], record=True, previews=False, cancel=cancel)
-        drawn[design] = (prompt, (c, sh), mask, rec)
-        word, after = (sh, None) if word_kind == "noun" else (c, None)
+        d = drawn[design]
+        neg = world.describe(d.colour, d.shape)
+        rec = run(pipe, replace(base, prompt=d.prompt, negative_prompt=neg), windows=[], record=True, previews=False, cancel=cancel)
+        d.recorded = rec
+        word = d.shape if word_kind == "noun" else d.colour
         for branch, tokens in (("pos", rec.prompts.pos_tokens), ("neg", rec.prompts.neg_tokens)):
-            ac = analysis.attention_critical_step(rec.trunk, tokens, word, mask, branch, threshold, after=after)
+            ac = analysis.attention_critical_step(rec.trunk, tokens, word, d.mask, branch, threshold, after=None)
             res.attention[f"{branch}_{word_kind}"] = ac.step
             res.attention_curves[f"{branch}_{word_kind}"] = [round(float(v), 4) for v in ac.overlap]
         if design == "noun":  # the negative prompt's noun on this trunk gives the adaptive start
-            ac = analysis.attention_critical_step(rec.trunk, rec.prompts.neg_tokens, sh, mask, "neg", threshold)
+            ac = analysis.attention_critical_step(rec.trunk, rec.prompts.neg_tokens, d.shape, d.mask, "neg", threshold)
             res.adaptive_start = ac.step
-    # (b) delay sweeps from the cached trunks
+
+
+def _removal_sweeps(pipe, res: SceneResult, drawn: dict[str, _Drawn], base: Settings, starts, kinds, cancel) -> None:
+    """(b) Delay sweeps from the cached trunks: removal, other object kept, background change per start."""
+    steps, guidance, seed = base.steps, base.guidance, base.seed
     for kind in kinds:
         check_cancel(cancel)
         design = "noun" if kind in ("noun", "object") else kind
         if design not in drawn:
             continue
-        entry = drawn[design]
-        prompt, (c, sh), mask = entry[:3]
-        trunk = entry[3].trunk if len(entry) > 3 else None
-        neg, tgt = negative_for(kind, c, sh)
-        ref = entry[3].trunk.image if trunk is not None else run(pipe, Settings(prompt, "", steps, guidance, seed), windows=[], record=False, previews=False).trunk.image
+        d = drawn[design]
+        neg, tgt = negative_for(kind, d.colour, d.shape)
+        if d.recorded is not None:
+            trunk, ref = d.recorded.trunk, d.recorded.trunk.image
+        else:
+            trunk, ref = None, run(pipe, replace(base, prompt=d.prompt), windows=[], record=False, previews=False).trunk.image
         extra = [res.adaptive_start] if kind == "object" and res.adaptive_start is not None else []
-        scores = _sweep(pipe, prompt, neg, tgt, other, ref, mask, seed, steps, guidance, starts, trunk, extra)
+        scores = _sweep(pipe, d.prompt, neg, tgt, res.other, ref, d.mask, seed, steps, guidance, starts, trunk, extra)
         n = len(starts)
         res.removed[kind] = [sc.removed for sc in scores[:n]]
         res.other_kept[kind] = [sc.other_kept for sc in scores[:n]]
@@ -235,12 +275,11 @@ def scene_study(
         if extra:
             sc = scores[-1]
             res.adaptive = {"removed": sc.removed, "other_kept": sc.other_kept, "background": round(sc.background_change, 5)}
-    return res
 
 
 def reverse_study(
     pipe, prompt: str, negative: str, named: tuple[str, str], seed: int, *, steps: int = DEFAULT_STEPS, guidance: float = DEFAULT_GUIDANCE,
-    ends: Sequence[int] = (2, 4, 6, 8, 10, 15, 30), cancel: CancelToken | None = None,
+    ends: Sequence[int] = REVERSE_ENDS, cancel: CancelToken | None = None,
 ) -> ReverseResult:
     """Reverse activation: the negative prompt only in [0, k) — does the object it names appear?"""
     s = Settings(prompt, negative, steps, guidance, seed)
@@ -254,7 +293,7 @@ def reverse_study(
 
 def study(
     pipe, n_scenes: int = 50, seed: int = 0, *, steps: int = DEFAULT_STEPS, guidance: float = DEFAULT_GUIDANCE,
-    starts: Sequence[int] = (0, 3, 6, 9, 12, 15, 18, 21, 24, 27), threshold: float = 0.8,
+    starts: Sequence[int] = DEFAULT_STARTS, threshold: float = SETTLE_FRACTION,
     n_reverse: int | None = None, kinds: Sequence[str] = NEGATIVE_KINDS, model: str = "",
     progress: Progress = no_progress, cancel: CancelToken | None = None,
 ) -> StudyResults:
@@ -269,9 +308,42 @@ def study(
         out.scenes.append(scene_study(pipe, caption, b, a, s, steps=steps, guidance=guidance, starts=starts,
                                       threshold=threshold, kinds=kinds, cancel=cancel))
         progress(i + 1, total, f"scene {i + 1}/{n_scenes}: {caption}")
-    for i, (caption, b, a, s) in enumerate(draw_scenes(n_reverse, seed + 1)):
+    for i, (caption, b, a, s) in enumerate(draw_scenes(n_reverse, seed + REVERSE_SEED_OFFSET)):
         check_cancel(cancel)
         out.reverse.append(reverse_study(pipe, world.describe(*a), world.describe(*b), b, s, steps=steps, guidance=guidance, cancel=cancel))
         progress(n_scenes + i + 1, total, f"reverse activation {i + 1}/{n_reverse}")
     out.seconds = time.time() - t0
     return out
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """What :func:`run_experiment` measures; the defaults are the committed run's."""
+
+    scenes: int = 100
+    reverse: int | None = None  # reverse-activation prompts (None: as many as scenes)
+    seed: int = 0
+    steps: int = DEFAULT_STEPS
+    guidance: float = DEFAULT_GUIDANCE
+    starts: tuple[int, ...] = DEFAULT_STARTS
+    threshold: float = SETTLE_FRACTION
+    kinds: tuple[str, ...] = NEGATIVE_KINDS
+    model: str = "shipped tiny-shapes-sd"
+
+    @classmethod
+    def small(cls, scenes: int = 2) -> ExperimentConfig:
+        """The notebook's live mini-study (and CI): a few scenes, whole-object negatives only."""
+        return cls(scenes=scenes, reverse=scenes, seed=LIVE_SEED, kinds=("object",), model="")
+
+
+def run_experiment(config: ExperimentConfig, pipe=None, *, progress: Progress = no_progress,
+                   cancel: CancelToken | None = None) -> dict:
+    """The study for ``config`` on ``pipe`` (default: the shipped model) as a JSON-able dict."""
+    if pipe is None:
+        from deletionlab.negprompt.models import load_pipeline
+
+        pipe = load_pipeline()
+    res = study(pipe, n_scenes=config.scenes, n_reverse=config.reverse, seed=config.seed, steps=config.steps,
+                guidance=config.guidance, starts=config.starts, threshold=config.threshold, kinds=config.kinds,
+                model=config.model, progress=progress, cancel=cancel)
+    return res.to_json()

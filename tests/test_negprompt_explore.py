@@ -1,0 +1,50 @@
+"""What the explorer computes without a screen: difference pictures, the trunk cache, the sweep's checks."""
+
+import numpy as np
+import pytest
+
+from deletionlab.core import UserError
+from deletionlab.negprompt.explore import (
+    Settings,
+    TrunkCache,
+    difference_image,
+    explore,
+    mean_difference,
+    removal_sweep,
+    validate_sweep,
+)
+
+
+def test_difference_image_is_white_where_nothing_changed():
+    a = np.full((4, 4, 3), 200, np.uint8)
+    b = a.copy()
+    b[0, 0] = (170, 200, 230)  # mean |Δ| over channels = 20 -> 60 after the gain of 3
+    b[1, 1] = 0  # |Δ| = 200 -> clipped at 255 (black)
+    d = difference_image(b, a)
+    assert d.shape == (4, 4, 3) and d.dtype == np.uint8
+    assert d[0, 0].tolist() == [195] * 3 and d[1, 1].tolist() == [0] * 3 and d[2, 2].tolist() == [255] * 3
+    assert mean_difference(b, a) == pytest.approx((20 * 3 + 200 * 3) / 3 / 16 / 255)
+
+
+def test_trunk_cache_reuses_the_trunk_until_the_prompts_change(tiny_pipe):
+    cache = TrunkCache()
+    s = Settings("a red circle above a blue square", "a blue square", steps=6, guidance=4.0, seed=2, start=0)
+    first = explore(tiny_pipe, s, cache=cache)
+    assert first.run.unet_calls == 6 and cache.trunk is first.run.trunk
+    later = explore(tiny_pipe, Settings(s.prompt, s.negative_prompt, 6, 4.0, 2, start=4), cache=cache)
+    assert later.run.unet_calls == 6 - 4  # only the suffix after the new start
+    np.testing.assert_array_equal(later.reference, first.reference)
+    other = explore(tiny_pipe, Settings(s.prompt, "a red circle", 6, 4.0, 2, start=4), cache=cache)
+    assert other.run.unet_calls == 6  # the trunk records the negative prompt's ε: a new one starts over
+    assert cache.trunk_for(Settings(s.prompt, "a red circle", 6, 4.0, 3)) is None  # another seed
+    cache.clear()
+    assert cache.trunk is None and cache.prompts is None
+
+
+def test_sweep_needs_a_negative_prompt_and_valid_settings(tiny_pipe):
+    with pytest.raises(UserError, match="negative prompt"):
+        validate_sweep(Settings("a red circle", ""))
+    with pytest.raises(UserError, match="steps"):
+        validate_sweep(Settings("a red circle", "a blue square", steps=0))
+    with pytest.raises(UserError, match="negative prompt"):
+        removal_sweep(tiny_pipe, Settings("a red circle", "  "))

@@ -1,6 +1,7 @@
 """The negprompt dashboard in Debian's Chromium through Playwright (marked ``browser``; slow)."""
 
 import pytest
+
 from conftest import open_dashboard, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]

@@ -3,7 +3,8 @@
 import numpy as np
 
 from deletionlab.negprompt.models import Checkpoint
-from deletionlab.widgets import NegativePromptExplorer
+from deletionlab.negprompt.report import load_results
+from deletionlab.widgets import NegativePromptExplorer, NegativePromptResultsView
 
 
 def make(tiny_pipe, **kw):
@@ -25,6 +26,7 @@ def test_moving_the_start_step_changes_the_image_from_the_cached_trunk(tiny_pipe
     assert len(w.strip_neg.images) == 8 and w.strip_neg.images[0].shape == (32, 32, 3)  # previews drawn
     assert w.strip_neg.labels[5] == "5•" and w.strip_neg.labels[4] == "4"  # • marks the steps the negative acts
     assert "negative in steps [5, 8)" in w.images.value
+    assert w.result.difference.shape == (32, 32, 3) and f"difference (mean {w.result.mean_difference:.3f})" in w.images.value
 
 
 def test_word_picker_attention_and_cancellation_views(tiny_pipe):
@@ -99,3 +101,13 @@ def test_shipped_model_default_demo_removes_the_square_and_late_start_keeps_it()
     w.start.value = 27
     assert detect.present(w.result.result, "blue", "square")
     assert w.result.run.unet_calls == 3  # only the suffix after the new start
+
+
+def test_results_view_shows_the_committed_table_and_plots():
+    results = load_results()
+    view = NegativePromptResultsView(results, title="committed")
+    head = view.children[0].value
+    assert len(view.rows) >= 8 and head.count("<tr>") == len(view.rows) + 1  # header + one row per claim
+    assert "Source: python scripts/negprompt_experiment" in head and f"{results['summary']['scenes']} scenes" in head
+    plots = [p for box in view.children[1:] for p in box.children]
+    assert len(plots) == 4 and all(len(p.value) > 1000 for p in plots)  # four PNGs drawn

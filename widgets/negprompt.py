@@ -19,10 +19,21 @@ import traitlets as T
 
 from deletionlab.core.jobs import UserError
 from deletionlab.negprompt import DEFAULT_GUIDANCE, DEFAULT_STEPS, models
-from deletionlab.negprompt.explore import Exploration, SweepOutcome, explore, removal_sweep
-from deletionlab.negprompt.sampler import MAX_STEPS, Settings
+from deletionlab.negprompt.experiment import ExperimentConfig, run_experiment
+from deletionlab.negprompt.explore import (
+    Exploration,
+    Settings,
+    SweepOutcome,
+    TrunkCache,
+    explore,
+    removal_sweep,
+    validate,
+    validate_sweep,
+)
+from deletionlab.negprompt.report import OVERLAP_CURVES, compare, mean_overlap_curves, paper_critical_steps
+from deletionlab.negprompt.sampler import check_steps
 
-from .common import HeatmapGrid, ImageStrip, JobBar, LinePlot, StudyRoot, escape, png_data_uri, upscale
+from .common import HeatmapGrid, ImageStrip, JobBar, LinePlot, StudyRoot, claims_table, escape, png_data_uri, source_line, upscale
 
 # the prompt leaves the shape open; with seed 28 the shipped model draws a blue square, which the
 # negative prompt removes when it starts at step 15 or earlier (see the notebook)
@@ -54,12 +65,21 @@ class NegativePromptExplorer(StudyRoot):
     ) -> None:
         d = {**DEFAULTS, **defaults}
         self._pipe = pipe
-        self._cache: dict = {}
+        self._cache = TrunkCache()  # prompts' embeddings and the last trunk: a new window re-renders only the suffix
         self._suspend = False
         self.checkpoints = list(checkpoints) if checkpoints is not None else ([] if pipe is not None else models.list_checkpoints())
+        self.job = JobBar(sync=sync)
+        controls = self._build_controls(d, injected=pipe is not None)
+        tabs = self._build_views()
+        super().__init__("negprompt", [controls, self.images, tabs])
+        self._wire()
+        if autorun:
+            self.generate()
+
+    def _build_controls(self, d: dict, injected: bool) -> W.VBox:
         options = [(c.label, str(c.path)) for c in self.checkpoints] or [("injected pipeline", "")]
         self.model = W.Dropdown(options=options, description="Model", layout=W.Layout(width="420px"))
-        self._pipe_label = self.model.value if pipe is not None else None
+        self._pipe_label = self.model.value if injected else None
         self.prompt = W.Text(d["prompt"], description="Prompt", continuous_update=False, layout=W.Layout(width="520px"))
         self.negative = W.Text(d["negative"], description="Negative", continuous_update=False, layout=W.Layout(width="420px"))
         self.negative_on = W.ToggleButton(value=True, description="negative on", icon="check", layout=W.Layout(width="110px"))
@@ -72,9 +92,16 @@ class NegativePromptExplorer(StudyRoot):
         self.end.add_class("dl-end")
         self.run_button = W.Button(description="Generate", icon="play", button_style="primary")
         self.run_button.add_class("dl-generate")
-        self.job = JobBar(sync=sync)
+        return W.VBox([
+            W.HBox([self.model]),
+            W.HBox([self.prompt]),
+            W.HBox([self.negative, self.negative_on]),
+            W.HBox([self.start, self.end]),
+            W.HBox([self.guidance, self.steps, self.seed, self.run_button]),
+            self.job,
+        ])
 
-        # -- views ---------------------------------------------------------------------------
+    def _build_views(self) -> W.Tab:
         self.images = W.HTML("")
         self.images.add_class("dl-images")
         self.strip_neg = ImageStrip(title="with the negative prompt: x₀ estimate per step (• = negative acting)")
@@ -92,7 +119,6 @@ class NegativePromptExplorer(StudyRoot):
         self.sweep_fig = LinePlot("removal vs start step", "start step of the negative prompt", "share / change")
         self.sweep_note = W.HTML("")
         self.export_box = W.HTML("")
-
         tabs = W.Tab(children=[
             W.VBox([self.strip_neg, self.strip_ref]),
             W.VBox([self.word, self.attention_grid, self.attention_note]),
@@ -104,17 +130,9 @@ class NegativePromptExplorer(StudyRoot):
         for i, t in enumerate(["Steps", "Attention", "Cancellation", "Critical step", "Removal", "Export"]):
             tabs.set_title(i, t)
         self.tabs = tabs
-        controls = W.VBox([
-            W.HBox([self.model]),
-            W.HBox([self.prompt]),
-            W.HBox([self.negative, self.negative_on]),
-            W.HBox([self.start, self.end]),
-            W.HBox([self.guidance, self.steps, self.seed, self.run_button]),
-            self.job,
-        ])
-        super().__init__("negprompt", [controls, self.images, tabs])
+        return tabs
 
-        # -- wiring ----------------------------------------------------------------------------
+    def _wire(self) -> None:
         self.run_button.on_click(lambda _: self.generate())
         for w in (self.prompt, self.negative, self.negative_on, self.guidance, self.seed, self.model):
             w.observe(lambda ch: self.generate(), names="value")
@@ -124,8 +142,6 @@ class NegativePromptExplorer(StudyRoot):
         self.negative_on.observe(self._toggle_icon, names="value")
         self.word.observe(lambda ch: self._draw_word(), names="value")
         self.sweep_button.on_click(lambda _: self.run_sweep())
-        if autorun:
-            self.generate()
 
     # ------------------------------------------------------------------------------------------
     def settings(self) -> Settings:
@@ -142,7 +158,7 @@ class NegativePromptExplorer(StudyRoot):
             raise UserError("Choose a model from the list.")
         self._pipe = models.load_pipeline(chosen.path)
         self._pipe_label = path
-        self._cache = {}
+        self._cache.clear()
         return self._pipe
 
     def _toggle_icon(self, change) -> None:
@@ -151,7 +167,7 @@ class NegativePromptExplorer(StudyRoot):
 
     def _steps_changed(self, change) -> None:
         n = change["new"]
-        if isinstance(n, int) and 1 <= n <= MAX_STEPS:
+        if self.job.attempt(check_steps, n) is not None:
             self._suspend = True  # adjust the sliders without starting a run per change
             try:
                 at_end = self.end.value == self.end.max
@@ -170,15 +186,9 @@ class NegativePromptExplorer(StudyRoot):
         """Run the current setting in the background (cancelling a run still going)."""
         if self._suspend:
             return
-        self.job.clear_error()
-        try:
-            settings = self.settings()
-            from deletionlab.negprompt.sampler import validate
-
-            validate(settings)
-        except UserError as exc:
-            self.job.show_error(str(exc))
-            return
+        settings = self.settings()
+        if self.job.attempt(validate, settings) is None:
+            return  # the error line says why; the old views stay
         label = str(self.model.value)
 
         def work(progress=None, cancel=None):
@@ -188,7 +198,10 @@ class NegativePromptExplorer(StudyRoot):
         self.job.run(work, on_result=self._show, name="Denoising")
 
     def run_sweep(self) -> None:
+        """Sweep the start step of the negative prompt from the cached trunk (the Removal tab)."""
         settings = self.settings()
+        if self.job.attempt(validate_sweep, settings) is None:
+            return
         ex = self.result
 
         def work(progress=None, cancel=None):
@@ -214,14 +227,10 @@ class NegativePromptExplorer(StudyRoot):
         with self.hold_trait_notifications():
             self.word.options = labels
             if labels:
-                self.word.value = current if current in labels else self._default_word(ex, labels)
+                self.word.value = current if current in labels else ex.default_word()
         self._draw_word()
         self._draw_cancellation(ex, cols)
         self._draw_export(ex)
-
-    def _default_word(self, ex: Exploration, labels: list[str]) -> str:
-        both = [w.label for w in ex.words if w.pos_index is not None and w.neg_index is not None]
-        return both[-1] if both else labels[0]
 
     def _images_html(self, ex: Exploration) -> str:
         def tag(img: np.ndarray, caption: str, cls: str) -> str:
@@ -229,14 +238,14 @@ class NegativePromptExplorer(StudyRoot):
                     f'<img src="{png_data_uri(upscale(img, max(1, 192 // img.shape[0])))}" style="width:192px;image-rendering:pixelated">'
                     f"<figcaption>{escape(caption)}</figcaption></figure>")
 
-        diff = (np.abs(ex.result.astype(float) - ex.reference.astype(float)).mean(-1) * 3).clip(0, 255).astype(np.uint8)
-        diff_rgb = np.stack([255 - diff] * 3, -1)
         s, e = ex.settings.window
         parts = [tag(ex.reference, "without negative prompt", "dl-img-ref")]
         if ex.has_negative:
             parts.append(tag(ex.result, f"negative in steps [{s}, {e})", "dl-img-neg"))
-            parts.append(tag(diff_rgb, f"difference (mean {np.abs(ex.result.astype(float) - ex.reference).mean() / 255:.3f})", "dl-img-diff"))
-        det = f"<div class='dl-muted'>detected without negative: {escape(', '.join(ex.detections) or 'nothing')}</div>" if ex.shapes_world else ""
+            parts.append(tag(ex.difference, f"difference (mean {ex.mean_difference:.3f})", "dl-img-diff"))
+        det = ""
+        if ex.shapes_world:
+            det = f"<div class='dl-muted'>detected without negative: {escape(', '.join(ex.detections) or 'nothing')}</div>"
         return "<div>" + "".join(parts) + "</div>" + det
 
     def _draw_word(self) -> None:
@@ -269,7 +278,8 @@ class NegativePromptExplorer(StudyRoot):
             return
         rows = [[cm.pos_minus_neg[i] for i in cols], [cm.neg_minus_empty[i] for i in cols], [cm.latent_diff[i] for i in cols]]
         vmax = float(max(np.nanmax(r) for row in rows for r in row)) or 1.0
-        self.cancel_grid.set_maps(rows, ["‖ε(pos)−ε(neg)‖", "‖ε(neg)−ε(∅)‖", "‖x_t − x_t(no neg)‖"], [str(i) for i in cols], zmin=0.0, zmax=vmax)
+        self.cancel_grid.set_maps(rows, ["‖ε(pos)−ε(neg)‖", "‖ε(neg)−ε(∅)‖", "‖x_t − x_t(no neg)‖"], [str(i) for i in cols],
+                                  zmin=0.0, zmax=vmax)
         opp = ", ".join(f"{cm.opposing[i]:.0%}" for i in cols)
         self.cancel_note.value = (
             "<div class='dl-muted'>Rows: how far the positive and negative predictions differ, how much the negative "
@@ -281,7 +291,8 @@ class NegativePromptExplorer(StudyRoot):
         crit = ex.critical(w)
         if not crit:
             self.critical_fig.draw([])
-            self.critical_note.value = f"<div class='dl-muted'>No object found for '{escape(w.text)}' in the image without the negative prompt.</div>"
+            self.critical_note.value = (f"<div class='dl-muted'>No object found for '{escape(w.text)}' in the image "
+                                        "without the negative prompt.</div>")
             return
         c0 = next(iter(crit.values()))
         hl = [(c0.chance, "chance (object area)")] + [(c.level, f"settled ({'prompt' if b == 'pos' else 'negative'})")
@@ -291,7 +302,8 @@ class NegativePromptExplorer(StudyRoot):
                   style="o-" if b == "pos" else "s--") for b, c in crit.items()],
             hlines=hl, ylim=(0, max(0.5, float(max(c.overlap.max() for c in crit.values())) + 0.05)),
         )
-        txt = "; ".join(f"in the {'prompt' if b == 'pos' else 'negative prompt'}: {'step ' + str(c.step) if c.step is not None else 'never'}" for b, c in crit.items())
+        txt = "; ".join(f"in the {'prompt' if b == 'pos' else 'negative prompt'}: {'never' if c.step is None else f'step {c.step}'}"
+                        for b, c in crit.items())
         txt += f" (settled = {c0.threshold:.0%} of the way from chance to the final focus)"
         self.critical_note.value = (f"<div>Critical step of '{escape(w.text)}' (attention settles on its object): {escape(txt)}. "
                                     f"<span class='dl-muted'>Object mask: {escape(ex.mask_source)}.</span></div>")
@@ -324,70 +336,55 @@ class NegativePromptExplorer(StudyRoot):
         if sw.adaptive_start is not None:
             ad = (f" Adaptive start (when the object's attention settles): step {sw.adaptive_start} → "
                   f"{'removed' if sw.adaptive_removed else 'not removed'}, background change {sw.adaptive_background:.3f}.")
-        self.sweep_note.value = f"<div>Latest start that still removes '{escape(sw.target)}': {escape(crit)}.{escape(ad)}</div>" if sw.removed[0] is not None else \
-            "<div class='dl-muted'>No detector for this model: only the background change is measured.</div>"
+        if sw.removed[0] is None:
+            self.sweep_note.value = "<div class='dl-muted'>No detector for this model: only the background change is measured.</div>"
+        else:
+            self.sweep_note.value = f"<div>Latest start that still removes '{escape(sw.target)}': {escape(crit)}.{escape(ad)}</div>"
 
 
-class StudyResultsView(W.VBox):
-    """The measured results of ``scripts/negprompt_experiments.py`` (or a live mini-study) as a
-    comparison table with the paper and four plots."""
+class NegativePromptResultsView(W.VBox):
+    """The measured results of ``scripts/negprompt_experiment.py`` (or a live mini-study) as a
+    comparison table with the paper and four plots (numbers from :mod:`deletionlab.negprompt.report`)."""
 
     def __init__(self, results: dict, title: str = "") -> None:
-        from deletionlab.negprompt.report import compare
-
         summary = results["summary"]
-        rows = compare(summary)
-        table = "".join(
-            f"<tr><td>{escape(r.claim)}</td><td>{escape(r.paper)}</td><td>{escape(r.ours)}</td><td><b>{escape(r.verdict)}</b></td></tr>"
-            for r in rows
-        )
-        made = results.get("made_by", {})
-        src = f"{escape(made.get('command', 'live run'))}, {escape(made.get('date', ''))}" if made else "live run in this notebook"
-        head = W.HTML(
-            (f"<h4>{escape(title)}</h4>" if title else "")
-            + f"<div class='dl-muted'>{summary['scenes']} scenes, {summary['rendered']} usable (the model drew both objects "
-            f"without a negative prompt in at least one design; each row's n counts its scenes); {summary['steps']} steps, "
-            f"guidance {summary['guidance']:g}, attention settled at {summary['threshold']:.0%} of the way to its final focus. "
-            f"Source: {src}.</div>"
-            "<table class='dl-results' style='border-collapse:collapse;margin-top:6px'>"
-            "<tr><th style='text-align:left'>claim</th><th>paper</th><th>ours</th><th>verdict</th></tr>" + table + "</table>"
-        )
+        rows = compare(results)
+        about = (f"{summary['scenes']} scenes, {summary['rendered']} usable (the model drew both objects without a negative "
+                 f"prompt in at least one design; each row's n counts its scenes); {summary['steps']} steps, guidance "
+                 f"{summary['guidance']:g}, attention settled at {summary['threshold']:.0%} of the way to its final focus.")
+        head = W.HTML((f"<h4>{escape(title)}</h4>" if title else "") + source_line(results.get("made_by"), extra=about)
+                      + claims_table(rows))
         head.add_class("dl-results-table")
-        super().__init__([head, W.HBox([self._attention_fig(results), self._overlap_fig(results)]),
+        super().__init__([head, W.HBox([self._attention_fig(summary), self._overlap_fig(results)]),
                           W.HBox([self._removal_fig(summary), self._reverse_fig(summary)])])
         self.rows = rows
 
     @staticmethod
-    def _attention_fig(results: dict) -> LinePlot:
-        s = results["summary"]
+    def _attention_fig(s: dict) -> LinePlot:
         fig = LinePlot("attention critical step (mean ± std)", "", "step", width=4.6, height=3.1)
         groups = {}
         for branch, name in (("pos", "in the prompt"), ("neg", "in the negative prompt")):
             ys = [s.get(f"attention_{branch}_{k}", {}) for k in ("noun", "adjective")]
             groups[name] = ([y.get("mean") if y.get("n") else None for y in ys], [y.get("std") if y.get("n") else None for y in ys])
-        scale = s["steps"] / 30
-        fig.draw([dict(x=[0, 1], y=[5 * scale, 10 * scale], label="paper (negative, SD 1.x)", style="kx", markersize=10)],
+        paper = paper_critical_steps(s["steps"])
+        fig.draw([dict(x=[0, 1], y=[paper["noun"], paper["adjective"]], label="paper (negative, SD 1.x)", style="kx", markersize=10)],
                  bars={"categories": ["noun (shape)", "adjective (colour)"], "groups": groups})
         return fig
 
     @staticmethod
     def _overlap_fig(results: dict) -> LinePlot:
         fig = LinePlot("attention on the object, mean over scenes", "step", "share of attention on the object", width=5.2, height=3.1)
-        scenes = [sc for sc in results.get("scenes", []) if sc.get("rendered")]
-        series = []
-        for key, name, style in (("pos_noun", "noun in prompt", "o-"), ("neg_noun", "noun in negative", "o--"),
-                                 ("pos_adjective", "adjective in prompt", "s-"), ("neg_adjective", "adjective in negative", "s--")):
-            curves = [sc["attention_curves"][key] for sc in scenes if key in sc.get("attention_curves", {})]
-            if curves:
-                m = np.mean(np.array(curves, dtype=float), axis=0)
-                series.append(dict(x=list(range(len(m))), y=m, label=name, style=style, markersize=3))
+        styles = {"pos_noun": "o-", "neg_noun": "o--", "pos_adjective": "s-", "neg_adjective": "s--"}
+        series = [dict(x=list(range(len(m))), y=m, label=OVERLAP_CURVES[key], style=styles[key], markersize=3)
+                  for key, m in mean_overlap_curves(results).items()]
         fig.draw(series, ylim=(0, 0.6))
         return fig
 
     @staticmethod
     def _removal_fig(s: dict) -> LinePlot:
         fig = LinePlot("removal vs start step", "start step of the negative prompt", "share of scenes", width=5.2, height=3.1)
-        labels = {"noun": "noun negative", "adjective": "adjective negative", "object": "object negative", "named": "object the prompt asks for"}
+        labels = {"noun": "noun negative", "adjective": "adjective negative", "object": "object negative",
+                  "named": "object the prompt asks for"}
         series = [dict(x=s[f"curve_{k}"]["starts"], y=s[f"curve_{k}"]["removed"], label=f"removed: {labels[k]}")
                   for k in labels if s.get(f"curve_{k}")]
         right = []
@@ -431,18 +428,9 @@ class LiveStudy(StudyRoot):
             self.measure()
 
     def measure(self) -> None:
-        from deletionlab.negprompt import DEFAULT_GUIDANCE, DEFAULT_STEPS
-        from deletionlab.negprompt.experiments import study
-
-        n = int(self.n.value)
-
-        def work(progress=None, cancel=None):
-            pipe = self._pipe or models.load_pipeline(models.SHIPPED)
-            return study(pipe, n_scenes=n, n_reverse=n, seed=123, steps=DEFAULT_STEPS, guidance=DEFAULT_GUIDANCE,
-                         kinds=("object",), progress=progress, cancel=cancel).to_json()
-
-        self.job.run(work, on_result=self._show, name=f"Measuring {n} scenes")
+        config = ExperimentConfig.small(int(self.n.value))
+        self.job.run(run_experiment, config, self._pipe, on_result=self._show, name=f"Measuring {config.scenes} scenes")
 
     def _show(self, results: dict) -> None:
         self.results = results
-        self.out.children = [StudyResultsView(results, title=f"live: {results['summary']['scenes']} scenes")]
+        self.out.children = [NegativePromptResultsView(results, title=f"live: {results['summary']['scenes']} scenes")]

@@ -53,7 +53,7 @@ explorer
     ("md", """
 ## What we measured
 
-`scripts/negprompt_experiments.py` ran the measurements on the shipped model at 30 steps. Each
+`scripts/negprompt_experiment.py` ran the measurements on the shipped model at 30 steps. Each
 scene is a two-object layout "A *relation* B". A negative prompt deletes what the model *chose*,
 not what the prompt demands, so the prompt leaves one attribute of B open: "A above **a blue
 shape**" (the model picks the shape X; negatives "a X", the noun, and "a blue X", the object) or
@@ -73,13 +73,13 @@ The table and plots below are computed from that run's `results.json`; the verdi
 """),
     ("code", """
 from deletionlab.negprompt.report import load_results
-from deletionlab.widgets import StudyResultsView
+from deletionlab.widgets import NegativePromptResultsView
 
 results = load_results()
 if results:
-    display(StudyResultsView(results, title=f"{results['summary']['scenes']} scenes, shipped model"))
+    display(NegativePromptResultsView(results, title=f"{results['summary']['scenes']} scenes, shipped model"))
 else:
-    print("No results yet: run `python scripts/negprompt_experiments.py`.")
+    print("No results yet: run `python scripts/negprompt_experiment.py`.")
 """),
     ("md", """
 The same measurement, live, on as many scenes as you like (several seconds per scene on a laptop

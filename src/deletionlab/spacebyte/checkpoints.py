@@ -56,15 +56,21 @@ def shipped_models() -> dict[str, Path]:
 _LOADED: dict = {}
 
 
+def load_cached(folder: Path) -> tuple[torch.nn.Module, dict]:
+    """:func:`load_model`, once per folder and process."""
+    key = str(Path(folder).resolve())
+    if key not in _LOADED:
+        _LOADED[key] = load_model(Path(folder))
+    return _LOADED[key]
+
+
 def shipped(arch: str) -> tuple[torch.nn.Module, dict]:
     """The shipped model of an architecture (loaded once per process)."""
     folders = shipped_models()
     if arch not in folders:
         raise MissingAsset(f"the shipped {ARCHS.get(arch, arch)} model",
                            "a fresh clone, or run: python scripts/spacebyte_experiment.py --export")
-    if arch not in _LOADED:
-        _LOADED[arch] = load_model(folders[arch])
-    return _LOADED[arch]
+    return load_cached(folders[arch])
 
 
 def context_window(data: np.ndarray, model: torch.nn.Module) -> np.ndarray:

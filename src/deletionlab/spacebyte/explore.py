@@ -157,13 +157,14 @@ class LossMap:
     summary: dict
 
 
-def loss_map(text: str, arch: str = "spacebyte", *, progress: Progress = no_progress, cancel: CancelToken | None = None,
-             model: torch.nn.Module | None = None) -> LossMap:
-    """Bits of every byte of ``text`` under a shipped (or given) byte-level model."""
+def loss_map(text: str, model: torch.nn.Module | str = "spacebyte", *, progress: Progress = no_progress,
+             cancel: CancelToken | None = None) -> LossMap:
+    """Bits of every byte of ``text`` under a byte-level model (or the shipped model of an architecture)."""
+    model = shipped(model)[0] if isinstance(model, str) else model
+    arch = model.cfg.arch
     if arch == "subword":
         raise UserError("the loss map needs a byte-level model; pick another architecture.")
     raw = to_bytes(text, limit=MAX_LOSS_BYTES, field="text for the loss map")
-    model = model if model is not None else shipped(arch)[0]
     data = np.concatenate([[BOS], raw]).astype(np.int64)
     windows = eval_windows(model, data, BOS)
     bits, glob = [], []
@@ -200,9 +201,10 @@ def retrain(config, *, progress: Progress = no_progress, cancel: CancelToken | N
         return run_experiment(config, progress=progress, cancel=cancel, workdir=work, keep_models=False)
 
 
-def write(arch: str, prompt: str, n_bytes: int = 120, temperature: float = 0.7, seed: int = 0, *,
+def write(model: torch.nn.Module | str, prompt: str, n_bytes: int = 120, temperature: float = 0.7, seed: int = 0, *,
           progress: Progress = no_progress, cancel: CancelToken | None = None) -> bytes:
-    """A shipped model completes ``prompt`` byte by byte (see :func:`checkpoints.complete`)."""
-    model = shipped(arch)[0]
+    """A model (or the shipped model of an architecture) completes ``prompt`` byte by byte
+    (see :func:`checkpoints.complete`)."""
+    model = shipped(model)[0] if isinstance(model, str) else model
     with torch_threads(1):
         return complete(model, prompt, n_bytes, temperature, seed, progress=progress, cancel=cancel)

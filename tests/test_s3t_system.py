@@ -8,34 +8,30 @@ import pytest
 import torch
 
 from deletionlab.core.jobs import UserError
-from deletionlab.s3t.data import sample
-from deletionlab.s3t.model import N_LAYERS, Backbone, TrainConfig, fit_step, logits, new_head
+from deletionlab.s3t.model import N_LAYERS, TrainConfig, fit_step, logits, new_head
 from deletionlab.s3t.service import Service
-from deletionlab.s3t.system import (
-    SystemConfig,
-    generator,
-    load_system,
-    save_system,
-    starts_needed,
-    subset,
-    train_sequence,
-    train_system,
-)
+from deletionlab.s3t.system import SystemConfig, generator, load_system, save_system, subset, train_sequence
 
 TINY = SystemConfig(dataset="bbc", shards=2, slices=3, sequences=2, per_step=2, per_shard=12, n_test=15,
                     train=TrainConfig(max_len=16, epochs=1, batch=4))
 
 
 @pytest.fixture(scope="module")
-def world():
-    torch.set_num_threads(1)
-    train, test = sample(TINY.dataset, TINY.n_train, TINY.n_test, TINY.seed)
-    bb = Backbone(TINY.train.rank, TINY.train.max_len)
-    starts = starts_needed(TINY)
-    feats, feats_test = bb.encode(train.texts, starts), bb.encode(test.texts, starts)
-    s3t = train_system(bb, "s3t", TINY, feats, train.y, feats_test, train.classes)
-    sisa = train_system(bb, "sisa", TINY, feats, train.y, feats_test, train.classes)
-    return bb, feats, feats_test, train, test, s3t, sisa
+def world(tmp_path_factory):
+    """The tiny S3T and SISA systems, trained through the explorer's cache (shared with the widget
+    tests of the same session, which then load instead of training again)."""
+    from deletionlab.s3t.explore import build, encoded, stored
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DELETIONLAB_CACHE", str(tmp_path_factory.getbasetemp() / "s3t-shared"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # restored below: other studies' tests share this process
+    bb, feats, feats_test, train, test = encoded(TINY)
+    found = stored(TINY)
+    s3t, sisa = found[:2] if found else build(TINY)
+    yield bb, feats, feats_test, train, test, s3t, sisa
+    torch.set_num_threads(threads)
+    mp.undo()
 
 
 def test_only_the_head_and_the_steps_layers_train(world):

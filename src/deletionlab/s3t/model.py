@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +98,21 @@ class Features:
 
     def __len__(self) -> int:
         return int(self.mask.shape[0])
+
+
+@contextmanager
+def torch_threads(n: int = 1):
+    """Run a block with ``n`` torch threads, then restore the previous number. One thread is the
+    default for this study's training: these models are small, and on a busy 2-core machine two
+    threads were 9× *slower* than one (spinning threads wait for each other)."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def additive_mask(mask, dtype):

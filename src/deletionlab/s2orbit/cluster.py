@@ -253,9 +253,10 @@ def simulate(m: ClusterModel, realisations: int, seed: int = 0, steps: int = 400
     return {"t": keep * dt, "mass": s["mass"].T, "fsp_smooth": s["fsp"].T, "n_final": n}
 
 
-def realisation_fsp(m: ClusterModel, n_final: np.ndarray, seed: int = 0) -> np.ndarray:
+def realisation_fsp(m: ClusterModel, n_final: np.ndarray, seed: int = 0, cancel=None) -> np.ndarray:
     """[C6] f_SP = 1 + Σᵢ Δω(star i)/Δω_SP for finite-N clusters (realisations × shells), each star a
-    thin shell at a radius drawn from the cusp's M(<r) ∝ r^{3−γ} inside its shell (a snapshot)."""
+    thin shell at a radius drawn from the cusp's M(<r) ∝ r^{3−γ} inside its shell (a snapshot).
+    ``cancel`` is checked once per realisation (a few ms each, ~10⁵ stars without collisions)."""
     rng = np.random.default_rng(seed)
     sh, k = m.shells, 3.0 - m.gamma
     lo, hi = sh.edges[:-1] ** k, sh.edges[1:] ** k
@@ -263,6 +264,7 @@ def realisation_fsp(m: ClusterModel, n_final: np.ndarray, seed: int = 0) -> np.n
     matter = sh.kernel != 0                                # shells wholly inside the pericentre do nothing
     out = np.empty(n_final.shape[0])
     for i, row in enumerate(n_final):
+        check_cancel(cancel)
         idx = np.repeat(np.nonzero(matter)[0], row[matter])
         radii = (lo[idx] + rng.random(idx.size) * (hi[idx] - lo[idx])) ** (1 / k) * m.orbit.a_au
         out[i] = 1.0 + float(np.sum(shell_precession(radii, m.m_star, m.orbit))) / sp

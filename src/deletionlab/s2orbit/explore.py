@@ -6,6 +6,10 @@
 * :func:`verify` (about a second): the same precessions by direct integration (our integrator).
 * :func:`cluster` (a second or two): the reconstructed cluster model over time with and without
   destructive collisions, the steady state against the capture rate, and finite-N realisations.
+* :func:`shared_verify` and :func:`shared_cluster`: the same two through the result cache that every
+  kernel on the machine shares (``deletionlab.core.cache``), keyed by only the settings each depends
+  on, so a class computes the dashboard's default cluster run once. :func:`explore` is not cached:
+  it takes milliseconds, and every slider position would leave a file behind.
 
 Every chart's data is a plain list of series dicts (``x``, ``y``, ``label``, ``style``), easy to hand to
 another plotting library.
@@ -13,12 +17,14 @@ another plotting library.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from deletionlab.core import UserError, check_cancel, no_progress
+from deletionlab.core.cache import cached
 from deletionlab.s2orbit import DEFAULT_CAPTURE_RATE, DEFAULT_EXAGGERATION, DEFAULT_GAMMA, DEFAULT_MASS, DEFAULT_ORBITS
 from deletionlab.s2orbit import cluster as cl
 from deletionlab.s2orbit.integrate import integrate_precession
@@ -125,10 +131,11 @@ class Exploration:
 def _fsp_series(s: Settings, orbit: Orbit, limit: float) -> list[dict]:
     top = max(3 * limit, 1.5 * s.mass, 100.0)
     masses = np.linspace(0, top, 121)
-    out = [dict(x=masses.tolist(), y=np.atleast_1d(f_sp(masses, g, orbit)).tolist(), label=f"γ = {g:g}", style="-")
+    # "gamma" names each curve's slope (a dashboard that is clicked on a curve moves the γ slider there)
+    out = [dict(x=masses.tolist(), y=np.atleast_1d(f_sp(masses, g, orbit)).tolist(), label=f"γ = {g:g}", style="-", gamma=g)
            for g in REFERENCE_GAMMAS if abs(g - s.gamma) > 1e-9]
     out.append(dict(x=masses.tolist(), y=np.atleast_1d(f_sp(masses, s.gamma, orbit)).tolist(), label=f"γ = {s.gamma:g} (chosen)",
-                    style="-", color="black"))
+                    style="-", color="black", gamma=s.gamma))
     out.append(dict(x=[s.mass], y=[float(f_sp(s.mass, s.gamma, orbit))], label="this cusp", style="o", color="tab:red", markersize=8))
     return out
 
@@ -249,8 +256,40 @@ def cluster(s: Settings, *, progress=no_progress, cancel=None) -> ClusterRun:
         sim = cl.simulate(base, int(s.realisations), seed=s.seed, progress=progress, cancel=cancel)
         run.realisation_series = [dict(x=(sim["t"] / cl.YR_PER_GYR).tolist(), y=row.tolist(), style="-", color="grey")
                                   for row in sim["mass"][:40]]
-        fsp = cl.realisation_fsp(base, sim["n_final"], seed=s.seed)
+        fsp = cl.realisation_fsp(base, sim["n_final"], seed=s.seed, cancel=cancel)
         run.realisation_fsp = fsp.tolist()
         run.consistent = cl.consistent_fraction(fsp, s.df)
     progress(2, 2, "done")
     return run
+
+
+# -- through the shared result cache ----------------------------------------------------------------------------
+
+#: what the shared cache stores these runs under (``$DELETIONLAB_CACHE/results/s2orbit/``)
+CACHE_NAMESPACE = "s2orbit"
+
+
+def verify_settings(s: Settings) -> Settings:
+    """``s`` with the fields :func:`verify` ignores set to their defaults (the cache key of a verification)."""
+    return dataclasses.replace(s, exaggeration=DEFAULT_EXAGGERATION, orbits=DEFAULT_ORBITS, capture_rate=DEFAULT_CAPTURE_RATE,
+                               collisions=True, realisations=0, m_relax=cl.ClusterModel.m_relax,
+                               t_relax_gyr=cl.ClusterModel.t_relax_gyr, age_gyr=cl.ClusterModel.age_gyr, seed=0)
+
+
+def cluster_settings(s: Settings) -> Settings:
+    """``s`` with the fields :func:`cluster` ignores (the enclosed mass, the drawing) set to their defaults."""
+    return dataclasses.replace(s, mass=DEFAULT_MASS, exaggeration=DEFAULT_EXAGGERATION, orbits=DEFAULT_ORBITS)
+
+
+def shared_verify(s: Settings, *, progress=no_progress, cancel=None) -> Verification:
+    """:func:`verify`, computed once per machine for these settings (later calls read the shared cache)."""
+    key = verify_settings(validate(s))
+    return cached(CACHE_NAMESPACE, ("verify", key), lambda: verify(key, progress=progress, cancel=cancel), cancel=cancel,
+                  progress=progress)
+
+
+def shared_cluster(s: Settings, *, progress=no_progress, cancel=None) -> ClusterRun:
+    """:func:`cluster`, computed once per machine for these settings (later calls read the shared cache)."""
+    key = cluster_settings(validate(s))
+    return cached(CACHE_NAMESPACE, ("cluster", key), lambda: cluster(key, progress=progress, cancel=cancel), cancel=cancel,
+                  progress=progress)

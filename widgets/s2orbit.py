@@ -3,19 +3,23 @@ belongs to.
 
 Top: the enclosed mass M(<a) and cusp slope γ sliders with the f_SP readout against GRAVITY's band,
 the precession exaggeration and the star's orbital elements (S2 by default). Tabs: the orbit on the
-sky and in its plane, animated over orbits (a ``Play`` drives the orbit index; every frame is a PNG);
-f_SP against the enclosed mass; where along the orbit the precession accrues; a direct integration
-that checks the analytic numbers; and the reconstructed cluster model with capture-rate and
-collision switches and finite-N realisations. Everything shown is computed by ``deletionlab.s2orbit``
-(``explore``, ``verify``, ``cluster``, ``report``); heavy parts run in background jobs.
+sky and in its plane, animated over orbits (a ``Play`` drives the orbit index); f_SP against the
+enclosed mass; where along the orbit the precession accrues; a direct integration that checks the
+analytic numbers; and the reconstructed cluster model with capture-rate and collision switches and
+finite-N realisations. Everything shown is computed by ``deletionlab.s2orbit`` (``explore``,
+``shared_verify``, ``shared_cluster``, ``report``); the integration and the cluster run are heavy jobs
+(the machine-wide queue) whose results every kernel shares.
+
+Every chart is an :class:`InteractivePlot` (hover for values with units, zoom, legend toggling). The
+orbit drawings too: zooming into the apocentre shows the real 12′ turn per orbit that no static
+picture of the whole orbit can, hover gives the star's distance from the black hole, and an
+animation frame changes only the traces' data, so the zoom stays while ▶ plays. Clicking a curve of
+"f_SP vs mass" moves the mass and γ sliders there; clicking the steady-state chart sets Γ_cap.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Sequence
-from typing import Any
 
 import ipywidgets as W
 import numpy as np
@@ -23,105 +27,74 @@ import traitlets as T
 
 from deletionlab.core.jobs import UserError
 from deletionlab.s2orbit import DEFAULT_CAPTURE_RATE, DEFAULT_EXAGGERATION, DEFAULT_GAMMA, DEFAULT_MASS, DEFAULT_ORBITS
-from deletionlab.s2orbit.explore import ClusterRun, Exploration, Settings, Verification, cluster, explore, validate, verify
+from deletionlab.s2orbit.explore import (
+    ClusterRun,
+    Exploration,
+    Settings,
+    Verification,
+    explore,
+    shared_cluster,
+    shared_verify,
+    validate,
+    verify_settings,
+)
 from deletionlab.s2orbit.orbit import ARCMIN, F_SP_ERROR, F_SP_MEASURED, S2
 
 from .common import JobBar, StudyRoot, claims_table, escape, source_line
+from .plots import InteractivePlot
 
-#: GRAVITY 2020's f_SP band (low, high, label, colour)
-GRAVITY_BAND = (F_SP_MEASURED - F_SP_ERROR, F_SP_MEASURED + F_SP_ERROR, "GRAVITY 2020 (1σ)", "tab:blue")
-#: matplotlib's text layout (mathtext's parser for log-axis ticks) is not thread-safe; the explorer's jobs draw
-#: in background threads while a notebook's next cell may draw a results view, so drawing is serialised
-_DRAW_LOCK = threading.Lock()
+#: GRAVITY 2020's f_SP band (low, high, label)
+GRAVITY_BAND = (F_SP_MEASURED - F_SP_ERROR, F_SP_MEASURED + F_SP_ERROR, "GRAVITY 2020 (1σ)")
+#: earlier orbits of the animation, a light shade of the current orbit's tab:blue
+FAINT_BLUE = "#a9cbe6"
+#: the finite-N realisations, light grey behind the deterministic curves
+FAINT_GREY = "#b8b8b8"
+COMPUTING = "computing…"
+STALE = "fix the input named in the error line above"
 INTRO = ("<div class='dl-muted' style='max-width:980px'>Move the mass inside S2's orbit and the cusp slope: the readout is the "
          "f_SP a fit without extended mass would report, against GRAVITY's 1.10 ± 0.19. ▶ animates the precession; the tabs show "
-         "where it accrues, a direct integration and the cluster model.</div>")
+         "where it accrues, a direct integration and the cluster model. Hover a chart for values, drag to zoom (double-click "
+         "resets), click a legend entry to hide a curve.</div>")
+FSP_NOTE = ("<div class='dl-muted' style='max-width:640px'>A cusp ρ ∝ r^−γ holding M(&lt;a) inside S2's semi-major axis turns the "
+            "pericentre backwards by 2π (M(&lt;a)/M•) G(e, γ) per orbit; a fit that ignores it reads f_SP = 1 + Δω_M/Δω_SP. "
+            "Shaded: GRAVITY 2020's 1.10 ± 0.19; dotted: the paper's criterion f_SP ≥ 0.81. <b>Click a curve</b> to move the "
+            "mass and γ sliders to that point.</div>")
+ACCRUAL_NOTE = ("<div class='dl-muted' style='max-width:980px'>Left: osculating argument of pericentre from Gauss's equation along "
+                "one orbit. The Schwarzschild term turns the orbit almost entirely during the few months around pericentre; the "
+                "cusp's pull acts on the apocentre half. Right: the precession contributed by the cusp's mass at each radius (a thin "
+                "shell inside the pericentre acts like a point mass, one outside the apocentre not at all).</div>")
+ORBIT_NOTE = ("<div class='dl-muted' style='max-width:980px'>Drag a box around the apocentre (the far end) to zoom in: even at "
+              "exaggerate × 1 the turn of 12′ per orbit shows there as separate lines; the zoom stays while ▶ plays. "
+              "Double-click resets.</div>")
 
 
-class Chart(W.Image):
-    """A matplotlib chart rendered to PNG: series (dicts with x, y, label, style, color), horizontal
-    bands and lines, optional equal aspect and error bars. ``series`` keeps the plain data."""
+def _plot(title: str, xlabel: str, ylabel: str, css: str, **kwargs) -> InteractivePlot:
+    plot = InteractivePlot(title, xlabel, ylabel, **kwargs)
+    plot.add_class(css)
+    return plot
 
-    def __init__(self, title: str = "", xlabel: str = "", ylabel: str = "", width: float = 5.0, height: float = 3.4, **kwargs: Any):
-        kwargs.setdefault("layout", W.Layout(width=f"{round(width * 100)}px", height="auto"))   # native size, never stretched
-        super().__init__(format="png", **kwargs)
-        self.title, self.xlabel, self.ylabel = title, xlabel, ylabel
-        self.figsize = (width, height)
-        self.series: list[dict] = []
-        self.deferred = False
-        self._pending: dict | None = None
-        self.add_class("dl-chart")
 
-    def draw(self, series: Sequence[dict], **options: Any) -> None:
-        """Show ``series`` with ``options`` (bands, hlines, vlines: lists of tuples; equal, xscale, yscale,
-        xlim, ylim, invert_x, legend). While ``deferred`` (its tab is hidden) only the data is kept and
-        :meth:`reveal` renders it later."""
+class OrbitPlot(InteractivePlot):
+    """An orbit drawn at equal aspect (1 AU or 1 mas the same length on both axes) whose animation
+    frames replace only the traces' data, so a zoom the user chose survives the animation."""
+
+    def __init__(self, title: str, xlabel: str, ylabel: str, unit: str, css: str) -> None:
+        super().__init__(title, xlabel, ylabel, xunit=unit, yunit=unit, width=470, height=470, xfmt=",.1f", yfmt=",.1f")
+        self.figure.layout.yaxis.scaleanchor = "x"
+        self.figure.layout.yaxis.scaleratio = 1
+        self.add_class(css)
+
+    def frame(self, series: list[dict]) -> None:
+        """Show ``series`` (same labels as the last :meth:`draw`) without touching the axes."""
+        fig = self.figure
+        if [s.get("label") for s in series] != [s.get("label") for s in self.series] or len(fig.data) != len(series):
+            raise ValueError("frame() needs the traces of the last draw()")
         self.series = [dict(s) for s in series]
-        self._pending = options
-        if not self.deferred:
-            self.reveal()
-
-    def reveal(self) -> None:
-        """Render what is pending (and render at once from now on)."""
-        self.deferred = False
-        options, self._pending = self._pending, None
-        if options is not None:
-            with _DRAW_LOCK:
-                self._draw(self.series, **options)
-
-    def _draw(self, series, bands=(), hlines=(), vlines=(), equal=False, xscale=None, yscale=None, xlim=None, ylim=None,
-              invert_x=False, legend="best") -> None:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        from io import BytesIO
-
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=self.figsize, dpi=100)
-        ax = fig.add_subplot(111)
-        for lo, hi, label, color in bands:
-            ax.axhspan(lo, hi, color=color, alpha=0.18, label=label)
-        for s in series:
-            kw = dict(label=s.get("label"), color=s.get("color"), markersize=s.get("markersize", 4), linewidth=s.get("linewidth", 1.5),
-                      alpha=s.get("alpha", 1.0))
-            if "yerr" in s:
-                ax.errorbar(s["x"], s["y"], yerr=s["yerr"], fmt=s.get("style", "o-"), capsize=3, **kw)
-            else:
-                ax.plot(s["x"], s["y"], s.get("style", "-"), **kw)
-        for y, label in hlines:
-            ax.axhline(y, color="grey", linestyle=":", linewidth=1)
-            if label:
-                ax.annotate(label, (1.0, y), xycoords=("axes fraction", "data"), fontsize=8, color="grey", ha="right", va="bottom")
-        for x, label in vlines:
-            ax.axvline(x, color="grey", linestyle=":", linewidth=1)
-            if label:
-                ax.annotate(label, (x, 1.0), xycoords=("data", "axes fraction"), fontsize=8, color="grey", ha="left", va="top", rotation=90)
-        self._finish(ax, equal, xscale, yscale, xlim, ylim, invert_x, legend)
-        fig.tight_layout()
-        buf = BytesIO()
-        fig.savefig(buf, format="png")
-        self.value = buf.getvalue()
-
-    def _finish(self, ax, equal, xscale, yscale, xlim, ylim, invert_x, legend) -> None:
-        if xscale:
-            ax.set_xscale(xscale)
-        if yscale:
-            ax.set_yscale(yscale)
-        if xlim:
-            ax.set_xlim(*xlim)
-        if ylim:
-            ax.set_ylim(*ylim)
-        if equal:
-            ax.set_aspect("equal", adjustable="box")
-        if invert_x:
-            ax.invert_xaxis()
-        if legend and any(s.get("label") for s in self.series):
-            ax.legend(fontsize=7, loc=legend)
-        ax.set_title(self.title, fontsize=10)
-        ax.set_xlabel(self.xlabel, fontsize=9)
-        ax.set_ylabel(self.ylabel, fontsize=9)
-        ax.grid(alpha=0.3)
+        with fig.batch_update():
+            for trace, s in zip(fig.data, series):
+                trace.x, trace.y = s["x"], s["y"]
+                if s.get("text") is not None:
+                    trace.text = list(s["text"])
 
 
 def _number(w: W.Text, name: str) -> float:
@@ -166,34 +139,69 @@ def cluster_html(run: ClusterRun) -> str:
         return "<b style='color:#1b4332'>consistent</b>" if x["fsp"] >= need else "<b style='color:#b00020'>ruled out</b>"
 
     chosen, other = (w, wo) if s.collisions else (wo, w)
-    txt = (f"<div class='dl-cluster-readout'>Γ_cap = {s.capture_rate:.1e} per year, collisions <b>{'on' if s.collisions else 'off'}</b>: "
-           f"after {s.age_gyr:g} Gyr M(&lt;a) = <b>{chosen['mass']:,.0f} M☉</b>, f_SP = {chosen['fsp']:.2f} → {verdict(chosen)} "
-           f"(needs ≥ {need:.2f}). With collisions {'off' if s.collisions else 'on'}: {other['mass']:,.0f} M☉, f_SP = {other['fsp']:.2f} → "
-           f"{verdict(other)}.<br>Depletion is needed above Γ* = <b>{run.thresholds['without']:.1e}</b> per year; with collisions "
-           f"the limit holds up to {run.thresholds['with']:.1e} per year.")
+    txt = (f"<div class='dl-cluster-readout'>γ = {s.gamma:g}, Γ_cap = {s.capture_rate:.1e} per year, collisions "
+           f"<b>{'on' if s.collisions else 'off'}</b>: after {s.age_gyr:g} Gyr M(&lt;a) = <b>{chosen['mass']:,.0f} M☉</b>, "
+           f"f_SP = {chosen['fsp']:.2f} → {verdict(chosen)} (needs ≥ {need:.2f}). With collisions {'off' if s.collisions else 'on'}: "
+           f"{other['mass']:,.0f} M☉, f_SP = {other['fsp']:.2f} → {verdict(other)}.<br>Depletion is needed above "
+           f"Γ* = <b>{run.thresholds['without']:.1e}</b> per year; with collisions the limit holds up to "
+           f"{run.thresholds['with']:.1e} per year.")
     if run.consistent is not None:
         txt += (f"<br>{len(run.realisation_fsp)} finite-N realisations: {run.consistent:.0%} consistent "
                 f"(f_SP {np.mean(run.realisation_fsp):.3f} ± {np.std(run.realisation_fsp):.3f}).")
     return txt + "</div>"
 
 
+def orbit_series(frames: list, k: int, origin: str, radii: list | None = None) -> list[dict]:
+    """Orbit ``k`` of ``frames`` with the earlier ones faint (one trace, gaps between orbits), its
+    pericentre and the black hole; ``radii`` (AU, per point) go into the hover text."""
+    xs: list = []
+    ys: list = []
+    for x, y in frames[:k]:
+        xs += list(x) + [None]
+        ys += list(y) + [None]
+    x, y = frames[k]
+    text = None if radii is None else [f"{r:,.0f} AU from the black hole" for r in radii]
+    return [dict(x=xs, y=ys, style="-", color=FAINT_BLUE, label="earlier orbits"),
+            dict(x=list(x), y=list(y), style="-", color="tab:blue", label="this orbit", text=text),
+            dict(x=[x[0]], y=[y[0]], style="o", color="tab:red", markersize=9, label="pericentre", text=text[:1] if text else None),
+            dict(x=[0.0], y=[0.0], style="x", color="black", markersize=10, label=origin)]
+
+
+def merged(series: list[dict], label: str, color: str) -> list[dict]:
+    """Many curves as one trace (gaps between them): one legend entry, one click hides them all."""
+    if not series:
+        return []
+    xs: list = []
+    ys: list = []
+    for s in series:
+        xs += list(s["x"]) + [None]
+        ys += list(s["y"]) + [None]
+    return [dict(x=xs, y=ys, style="-", color=color, label=label)]
+
+
 class S2OrbitExplorer(StudyRoot):
-    """The S2-orbit dashboard (``sync=True`` runs jobs in the calling thread, for tests)."""
+    """The S2-orbit dashboard (``sync=True`` runs jobs in the calling thread, for tests).
+
+    It shows at once: every view says "computing…" until the first results arrive from the
+    background jobs. After an input error every view is cleared (the error line says which field).
+    """
 
     exploration = T.Any(None, allow_none=True)
     cluster_run = T.Any(None, allow_none=True)
     verification = T.Any(None, allow_none=True)
 
     def __init__(self, sync: bool = False, autorun: bool = True, realisations: int = 20) -> None:
+        self._stale = False                # views cleared after an input error, to refill once the inputs are good
         self._build_controls(realisations)
         self._build_views()
         header = W.VBox([W.HTML(INTRO), W.HBox([self.mass, self.gamma]), W.HBox([self.exaggeration, self.orbits]), self.fsp_readout,
                          self.elements, self.job])
-        self.job.runner.sync = sync
-        self.verify_job.runner.sync = sync
-        self.cluster_job.runner.sync = sync
+        for bar in (self.job, self.verify_job, self.cluster_job):
+            bar.runner.sync = sync
         super().__init__("s2orbit", [header, self.tabs])
-        for w in (self.mass, self.gamma, self.exaggeration, self.orbits):
+        self.mass.observe(lambda _: self.start(), "value")
+        self.gamma.observe(lambda _: self.start_all(), "value")     # γ shapes the cluster too
+        for w in (self.exaggeration, self.orbits):
             w.observe(lambda _: self.start(), "value")
         for w in (self.capture, self.collisions, self.realisations):
             w.observe(lambda _: self.start_cluster(), "value")
@@ -202,6 +210,9 @@ class S2OrbitExplorer(StudyRoot):
         self.reset_button.on_click(lambda _: self.reset_orbit())
         self.verify_button.on_click(lambda _: self.start_verify())
         self.cluster_button.on_click(lambda _: self.start_cluster())
+        self.fsp_chart.on_click(self._clicked_fsp)
+        self.steady.on_click(lambda x, _y, _label: self._set_capture(x))
+        self._blank(COMPUTING)
         if autorun:
             self.start_all()
 
@@ -223,6 +234,7 @@ class S2OrbitExplorer(StudyRoot):
         for w, cls in ((self.e_text, "dl-e"), (self.a_text, "dl-a"), (self.mbh_text, "dl-mbh")):
             w.add_class(cls)
         self.apply_button = W.Button(description="Apply", icon="check")
+        self.apply_button.add_class("dl-apply")
         self.reset_button = W.Button(description="Reset to S2", icon="undo")
         self.elements = W.Accordion([W.HBox([self.e_text, self.a_text, self.mbh_text, self.apply_button, self.reset_button])])
         self.elements.set_title(0, "The star's orbit (S2, GRAVITY 2020)")
@@ -246,39 +258,34 @@ class S2OrbitExplorer(StudyRoot):
         self.verify_job = JobBar()
         self.cluster_job = JobBar()
 
+    def _build_plots(self) -> None:
+        self.sky = OrbitPlot("S2 on the sky (east to the left)", "ΔRA [mas]", "ΔDec [mas]", "mas", "dl-sky")
+        self.plane = OrbitPlot("in the orbital plane", "x [AU]", "y [AU]", "AU", "dl-plane")
+        self.fsp_chart = _plot("f_SP a fit without extended mass reports", "M(<a) [M☉]", "f_SP", "dl-fsp-chart", xunit="M☉",
+                               width=660, height=380, xfmt=",.0f")
+        self.accrual = _plot("where along the orbit the precession accrues", "time from pericentre [orbits] (apocentre at ±0.5)",
+                             "cumulative Δω [arcmin]", "dl-accrual", xunit="orbits", yunit="′", width=520, height=360)
+        self.kernel = _plot("which radii move the pericentre", "radius r [AU]", "Δω per AU of radius [arcmin/AU]", "dl-kernel",
+                            xunit="AU", yunit="′/AU", width=470, height=360, xfmt=",.0f")
+        self.mass_time = _plot("mass inside S2's orbit", "time [Gyr]", "M(<a) [M☉]", "dl-cluster-plot", xunit="Gyr", yunit="M☉",
+                               yscale="log", width=490, height=360, yfmt=",.0f")
+        self.fsp_time = _plot("f_SP the cluster would cause", "time [Gyr]", "f_SP", "dl-fsp-time", xunit="Gyr", width=490, height=360)
+        self.steady = _plot("mass inside a after the age vs capture rate (click: set Γ_cap)", "Γ_cap [per year]", "M(<a) [M☉]",
+                            "dl-steady", xunit="/yr", yunit="M☉", xscale="log", yscale="log", width=560, height=360, yfmt=",.0f")
+
     def _build_views(self) -> None:
-        self.sky = Chart("S2 on the sky (east to the left)", "ΔRA [mas]", "ΔDec [mas]", width=4.6, height=4.6)
-        self.sky.add_class("dl-sky")
-        self.plane = Chart("in the orbital plane", "x [AU]", "y [AU]", width=4.6, height=4.6)
-        self.plane.add_class("dl-plane")
+        self._build_plots()
         self.frame = W.IntSlider(value=0, min=0, max=DEFAULT_ORBITS, description="orbit", continuous_update=True)
         self.frame.add_class("dl-frame")
         self.play = W.Play(value=0, min=0, max=DEFAULT_ORBITS, step=1, interval=1000, description="precess")
         W.jslink((self.play, "value"), (self.frame, "value"))
         self.frame_note = W.HTML("")
-        self.fsp_chart = Chart("f_SP a fit without extended mass reports", "M(<a) [M☉]", "f_SP", width=6.4, height=3.8)
-        self.fsp_chart.add_class("dl-fsp-chart")
-        self.accrual = Chart("where along the orbit the precession accrues", "time from pericentre [orbits] (apocentre at ±0.5)",
-                             "cumulative Δω [arcmin]", width=5.6, height=3.6)
-        self.accrual.add_class("dl-accrual")
-        self.kernel = Chart("which radii move the pericentre", "radius r [AU]", "Δω per AU of radius [arcmin/AU]", width=5.2, height=3.6)
-        self.verify_table = W.HTML("<i>Press the button: our integrator measures the precessions from the orbit itself.</i>")
-        self.mass_time = Chart("mass inside S2's orbit", "time [Gyr]", "M(<a) [M☉]", width=5.0, height=3.4)
-        self.mass_time.add_class("dl-cluster-plot")
-        self.fsp_time = Chart("f_SP the cluster would cause", "time [Gyr]", "f_SP", width=5.0, height=3.4)
-        self.steady = Chart("mass inside a after the age vs capture rate", "Γ_cap [per year]", "M(<a) [M☉]", width=5.0, height=3.4)
+        self.verify_table = W.HTML("")
         self.cluster_text = W.HTML("")
         self.cluster_text.add_class("dl-cluster-text")
-        orbit_tab = W.VBox([W.HBox([self.sky, self.plane]), W.HBox([self.play, self.frame, self.frame_note])])
-        fsp_tab = W.VBox([self.fsp_chart, W.HTML(
-            "<div class='dl-muted' style='max-width:640px'>A cusp ρ ∝ r^−γ holding M(&lt;a) inside S2's semi-major axis turns the "
-            "pericentre backwards by 2π (M(&lt;a)/M•) G(e, γ) per orbit; a fit that ignores it reads f_SP = 1 + Δω_M/Δω_SP. "
-            "Shaded: GRAVITY 2020's 1.10 ± 0.19; dotted: the paper's criterion f_SP ≥ 0.81.</div>")])
-        accrual_tab = W.VBox([W.HBox([self.accrual, self.kernel]), W.HTML(
-            "<div class='dl-muted' style='max-width:980px'>Left: osculating argument of pericentre from Gauss's equation along one "
-            "orbit. The Schwarzschild term turns the orbit almost entirely during the few months around pericentre; the cusp's pull "
-            "acts on the apocentre half. Right: the precession contributed by the cusp's mass at each radius (a thin shell inside "
-            "the pericentre acts like a point mass, one outside the apocentre not at all).</div>")])
+        orbit_tab = W.VBox([W.HBox([self.sky, self.plane]), W.HBox([self.play, self.frame, self.frame_note]), W.HTML(ORBIT_NOTE)])
+        fsp_tab = W.VBox([self.fsp_chart, W.HTML(FSP_NOTE)])
+        accrual_tab = W.VBox([W.HBox([self.accrual, self.kernel]), W.HTML(ACCRUAL_NOTE)])
         verify_tab = W.VBox([W.HBox([self.verify_button, self.verify_job]), self.verify_table])
         model = W.Accordion([W.VBox([W.HBox([self.m_relax_text, self.t_relax_text, self.age_text, self.cluster_button]), W.HTML(
             "<div class='dl-muted'>Reconstructed parameters: M_rlx is the mass relaxation alone keeps inside a, t_rlx the relaxation "
@@ -289,19 +296,6 @@ class S2OrbitExplorer(StudyRoot):
         self.tabs = W.Tab([orbit_tab, fsp_tab, accrual_tab, verify_tab, cluster_tab])
         for i, name in enumerate(["Orbit", "f_SP vs mass", "Where it accrues", "Direct integration", "Cluster"]):
             self.tabs.set_title(i, name)
-        # charts render only while their tab shows (a hidden chart keeps its data and renders when revealed)
-        self._tab_charts = {0: [self.sky, self.plane], 1: [self.fsp_chart], 2: [self.accrual, self.kernel],
-                            4: [self.mass_time, self.fsp_time, self.steady]}
-        self.tabs.observe(lambda ch: self._on_tab(ch["new"]), "selected_index")
-        self._on_tab(0)
-
-    def _on_tab(self, index: int | None) -> None:
-        for i, charts in self._tab_charts.items():
-            for chart in charts:
-                if i == index:
-                    chart.reveal()
-                else:
-                    chart.deferred = True
 
     # -- input ----------------------------------------------------------------------------------------------
     def settings(self) -> Settings:
@@ -314,10 +308,31 @@ class S2OrbitExplorer(StudyRoot):
                         t_relax_gyr=_number(self.t_relax_text, "Relaxation time t_rlx"), age_gyr=_number(self.age_text, "Age"))
 
     def _checked(self, bar: JobBar) -> Settings | None:
+        """Validated settings, or None after the error line (on ``bar``) said what is wrong and every
+        view was cleared: nothing on screen may belong to inputs other than the ones shown."""
         s = bar.attempt(lambda: validate(self.settings()))
         if s is None:
-            self.fsp_readout.value = "<div class='dl-fsp dl-muted'>f_SP: — (fix the input named in the error line)</div>"
+            for other in (self.job, self.verify_job, self.cluster_job):
+                other.runner.cancel()      # a run for the previous inputs must not draw over the cleared views
+            self._blank(STALE)
+            self._stale = True
+        elif self._stale:                  # the inputs are good again: refill the views the error cleared
+            self._stale = False
+            self._run_views(s, explore_too=bar is not self.job, cluster_too=bar is not self.cluster_job)
         return s
+
+    def _clicked_fsp(self, x: float, _y: float, label: str) -> None:
+        """A click on a curve of the f_SP chart: move the mass (and γ, for another slope's curve) there."""
+        curve = next((s for s in self.fsp_chart.series if s.get("label") == label), None)
+        if curve is None or "gamma" not in curve:
+            return
+        if abs(curve["gamma"] - self.gamma.value) > 1e-9:
+            self.gamma.value = curve["gamma"]
+        self.mass.value = min(self.mass.max, max(self.mass.min, round(float(x) / self.mass.step) * self.mass.step))
+
+    def _set_capture(self, rate: float) -> None:
+        if rate and math.isfinite(rate) and rate > 0:
+            self.capture.value = min(10 ** self.capture.max, max(10 ** self.capture.min, float(rate)))
 
     # -- running --------------------------------------------------------------------------------------------
     def start_all(self) -> None:
@@ -329,77 +344,123 @@ class S2OrbitExplorer(StudyRoot):
         """Validate and recompute the orbit, f_SP and accrual views (milliseconds, in a job)."""
         s = self._checked(self.job)
         if s is not None:
+            self._run_views(s, explore_too=True, cluster_too=False)
+
+    def _run_views(self, s: Settings, explore_too: bool, cluster_too: bool) -> None:
+        if explore_too:
             self.job.run(explore, s, on_result=self._show, name="Orbit")
+        if cluster_too:
+            self.cluster_job.run(shared_cluster, s, on_result=self._show_cluster, on_error=lambda _: self._blank_cluster(STALE),
+                                 name="Cluster model", heavy=True)
 
     def start_verify(self) -> None:
+        """The direct integration (about a second; a heavy job, shared through the result cache)."""
         s = self._checked(self.verify_job)
         if s is not None:
-            self.verify_job.run(verify, s, on_result=self._show_verify, on_error=lambda _: self._clear_verify(), name="Integration")
+            self._verifying = verify_settings(s)
+            self.verify_job.run(shared_verify, s, on_result=self._show_verify, on_error=lambda _: self._clear_verify(),
+                                name="Integration", heavy=True)
 
     def start_cluster(self) -> None:
+        """The cluster model (up to a second with 100 realisations; a heavy job, shared through the result cache)."""
         s = self._checked(self.cluster_job)
         if s is not None:
-            self.cluster_job.run(cluster, s, on_result=self._show_cluster, name="Cluster model")
+            self._run_views(s, explore_too=False, cluster_too=True)
 
     def reset_orbit(self) -> None:
         self.e_text.value, self.a_text.value, self.mbh_text.value = f"{S2.e:g}", f"{S2.a_au:.1f}", f"{S2.mass:.4g}"
         self.start_all()
 
     # -- showing --------------------------------------------------------------------------------------------
+    def _blank(self, why: str) -> None:
+        """Every view empty with ``why`` written across it ("computing…", or fix the input)."""
+        self.exploration = None
+        self.fsp_readout.value = f"<div class='dl-fsp dl-muted'>f_SP: — ({escape(why)})</div>"
+        for plot in (self.sky, self.plane, self.fsp_chart, self.accrual, self.kernel):
+            plot.draw([], note=why)
+        self.frame_note.value = ""
+        self._clear_verify()
+        self._blank_cluster(why)
+
+    def _blank_cluster(self, why: str) -> None:
+        self.cluster_run = None
+        self.cluster_text.value = f"<div class='dl-cluster-readout dl-muted'>Cluster model: {escape(why)}</div>"
+        for plot in (self.mass_time, self.fsp_time, self.steady):
+            plot.draw([], note=why)
+
     def _show(self, ex: Exploration) -> None:
         self.exploration = ex
+        s = ex.settings
         self.fsp_readout.value = fsp_html(ex)
-        lo = 1 - ex.settings.df
-        self.fsp_chart.draw(ex.fsp_series, bands=[GRAVITY_BAND], hlines=[(1.0, "GR"), (lo, f"f_SP = {lo:.2f}")],
-                            vlines=[(ex.limit, f"limit {ex.limit:,.0f} M☉")], legend="lower left")
-        self.accrual.draw(ex.accrual_series, vlines=[(0.0, "pericentre")], legend="upper left")
-        self.kernel.draw(ex.kernel_series, vlines=[(ex.settings.a_au, "a")], legend="lower right")
+        lo = 1 - s.df
+        self.fsp_chart.draw(ex.fsp_series, hbands=[GRAVITY_BAND], hlines=[(1.0, "GR"), (lo, f"f_SP = {lo:.2f}")],
+                            vlines=[(ex.limit, f"limit {ex.limit:,.0f} M☉")])
+        self.accrual.draw(ex.accrual_series, vlines=[(0.0, "pericentre")])
+        empty = s.mass == 0
+        self.kernel.draw([] if empty else ex.kernel_series, vlines=[(s.a_au, "a")],
+                         note="M(<a) = 0: no mass inside the orbit, nothing to show" if empty else "")
         n = len(ex.frames_plane) - 1
         self.play.max = self.frame.max = n
         if self.frame.value > n:
             self.frame.value = n
-        self._draw_frame()
-        if self.verification is not None:
+        self._draw_orbits(ex)
+        if self.verification is not None and self._verified != verify_settings(s):
             self._clear_verify()
 
+    def _draw_orbits(self, ex: Exploration) -> None:
+        """A new exploration: draw both orbits and fit the axes to every frame (resets any zoom)."""
+        k = min(self.frame.value, len(ex.frames_plane) - 1)
+        for plot, frames, origin in ((self.sky, ex.frames_sky, "Sgr A*"), (self.plane, ex.frames_plane, "M•")):
+            xs = np.concatenate([np.asarray(f[0]) for f in frames])
+            ys = np.concatenate([np.asarray(f[1]) for f in frames])
+            pad = 0.06 * max(np.ptp(xs), np.ptp(ys))
+            xlim = (xs.min() - pad, xs.max() + pad)
+            plot.draw(self._frame_series(ex, plot, k), xlim=xlim[::-1] if plot is self.sky else xlim,    # east to the left
+                      ylim=(ys.min() - pad, ys.max() + pad))
+        self._frame_note(ex, k)
+
+    def _frame_series(self, ex: Exploration, plot: OrbitPlot, k: int) -> list[dict]:
+        x, y = ex.frames_plane[k]
+        radii = np.hypot(x, y)
+        if plot is self.sky:
+            return orbit_series(ex.frames_sky, k, "Sgr A*", radii)
+        return orbit_series(ex.frames_plane, k, "M•", radii)
+
     def _draw_frame(self) -> None:
+        """The animation moved: new data in the same traces (the axes and any zoom stay)."""
         ex = self.exploration
         if ex is None:
             return
         k = min(self.frame.value, len(ex.frames_plane) - 1)
-        for chart, frames, origin in ((self.sky, ex.frames_sky, "Sgr A*"), (self.plane, ex.frames_plane, "M•")):
-            series = [dict(x=x, y=y, style="-", color="tab:blue", alpha=0.25, linewidth=0.8) for x, y in frames[:k]]
-            x, y = frames[k]
-            series += [dict(x=x, y=y, style="-", color="tab:blue", linewidth=2, label=f"orbit {k}"),
-                       dict(x=[x[0]], y=[y[0]], style="o", color="tab:red", markersize=6, label="pericentre"),
-                       dict(x=[0], y=[0], style="+", color="black", markersize=10, label=origin)]
-            xs = np.concatenate([np.asarray(f[0]) for f in frames])
-            ys = np.concatenate([np.asarray(f[1]) for f in frames])
-            pad = 0.06 * max(np.ptp(xs), np.ptp(ys))
-            chart.draw(series, equal=True, xlim=(xs.min() - pad, xs.max() + pad), ylim=(ys.min() - pad, ys.max() + pad),
-                       invert_x=chart is self.sky, legend="lower right")
+        for plot in (self.sky, self.plane):
+            plot.frame(self._frame_series(ex, plot, k))
+        self._frame_note(ex, k)
+
+    def _frame_note(self, ex: Exploration, k: int) -> None:
         total = (ex.sp + ex.mass_prec) * ARCMIN
         self.frame_note.value = (f"<span class='dl-muted'>orbit {k}: pericentre turned by {k * total:+.1f}′ in {k} orbits "
                                  f"({k * ex.settings.orbit.kepler_period_yr:.0f} yr); drawn × {ex.settings.exaggeration:g}.</span>")
 
     def _show_verify(self, v: Verification) -> None:
         self.verification = v
+        self._verified = self._verifying
         self.verify_table.value = verification_html(v)
 
     def _clear_verify(self) -> None:
         self.verification = None
-        self.verify_table.value = "<i>The settings changed (or the integration failed): press the button to integrate again.</i>"
+        self._verified = None
+        self.verify_table.value = ("<i class='dl-verify-empty'>Press the button: our integrator measures the precessions from the "
+                                   "orbit itself (it integrates again whenever the orbit or the cusp changed).</i>")
 
     def _show_cluster(self, run: ClusterRun) -> None:
         self.cluster_run = run
+        s = run.settings
         self.cluster_text.value = cluster_html(run)
-        lo = 1 - run.settings.df
-        extra = [dict(s, alpha=0.35, linewidth=0.7) for s in run.realisation_series]
-        self.mass_time.draw(extra + run.time_series, hlines=[(run.limit, f"limit for a γ = {run.settings.gamma:g} cusp")],
-                            yscale="log", legend="lower right")
-        self.fsp_time.draw(run.fsp_time_series, bands=[GRAVITY_BAND], hlines=[(lo, f"{lo:.2f}")], legend="lower left")
-        self.steady.draw(run.steady_series, hlines=[(run.limit, "limit")], vlines=[(run.settings.capture_rate, "Γ_cap")],
-                         xscale="log", yscale="log", legend="upper left")
+        lo = 1 - s.df
+        extra = merged(run.realisation_series, f"finite-N realisations ({len(run.realisation_fsp)})", FAINT_GREY)
+        self.mass_time.draw(extra + run.time_series, hlines=[(run.limit, f"S2 limit for a γ = {s.gamma:g} cusp")])
+        self.fsp_time.draw(run.fsp_time_series, hbands=[GRAVITY_BAND], hlines=[(lo, f"f_SP = {lo:.2f}")])
+        self.steady.draw(run.steady_series, hlines=[(run.limit, "S2 limit")], vlines=[(s.capture_rate, "Γ_cap")])
 
 
 # -- results view ------------------------------------------------------------------------------------------------
@@ -414,16 +475,17 @@ def threshold_series(results: dict, df: float = 0.19) -> list[dict]:
 
 
 def finite_n_series(results: dict) -> list[dict]:
-    """Fraction of finite-N realisations consistent with f_SP against Γ/Γ*, with 95 % Wilson intervals."""
+    """Fraction of finite-N realisations consistent with f_SP against Γ/Γ*, with the 95 % Wilson
+    interval as a band (it is asymmetric) and "k of n" in the hover text."""
     from deletionlab.s2orbit.report import wilson
 
     out = []
     for coll, label, colour in ((False, "without collisions", "tab:orange"), (True, "with collisions", "tab:green")):
         rows = [r for r in results["finite_n"] if r["collisions"] == coll]
         iv = [wilson(r["k"], r["n"]) for r in rows]
-        p = [r["k"] / r["n"] for r in rows]
-        err = [[a - lo for a, (lo, _) in zip(p, iv)], [hi - a for a, (_, hi) in zip(p, iv)]]
-        out.append(dict(x=[r["factor"] for r in rows], y=p, yerr=err, label=label, style="o-", color=colour))
+        out.append(dict(x=[r["factor"] for r in rows], y=[r["k"] / r["n"] for r in rows], band=([lo for lo, _ in iv], [hi for _, hi in iv]),
+                        text=[f"{r['k']} of {r['n']} consistent (95 % interval {lo:.0%}–{hi:.0%})" for r, (lo, hi) in zip(rows, iv)],
+                        label=label, style="o-", color=colour))
     return out
 
 
@@ -434,10 +496,12 @@ class S2OrbitResultsView(W.VBox):
         from deletionlab.s2orbit.report import compare
 
         self.rows = compare(results)
-        th = Chart("capture rate above which f_SP < 0.81", "cusp slope γ", "Γ* [per year]", width=5.0, height=3.4)
-        th.draw(threshold_series(results), yscale="log", bands=[(1e-6, 1e-5, "paper: a few × 10⁻⁶", "grey")], legend="center right")
-        fn = Chart("finite-N realisations consistent with f_SP", "Γ_cap / Γ* (no collisions)", "fraction consistent", width=5.0, height=3.4)
-        fn.draw(finite_n_series(results), xscale="log", ylim=(-0.05, 1.05), legend="center left")
+        th = _plot("capture rate above which f_SP < 0.81", "cusp slope γ", "Γ* [per year]", "dl-s2-thresholds", yunit="/yr",
+                   yscale="log", width=520, height=360)
+        th.draw(threshold_series(results), hbands=[(1e-6, 1e-5, "paper: a few × 10⁻⁶")])
+        fn = _plot("finite-N realisations consistent with f_SP (95 % Wilson band)", "Γ_cap / Γ* (no collisions)", "fraction consistent",
+                   "dl-s2-finite-n", xunit="× Γ*", xscale="log", width=520, height=360, yfmt=".0%")
+        fn.draw(finite_n_series(results), ylim=(-0.05, 1.05))
         self.charts = [th, fn]
         super().__init__([W.HTML(source_line(results.get("made_by")) + claims_table(self.rows)), W.HBox(self.charts)])
         self.add_class("dl-s2orbit-results")

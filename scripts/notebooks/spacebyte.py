@@ -1,0 +1,151 @@
+"""Cells of ``notebooks/spacebyte.ipynb`` (regenerate with ``python scripts/make_notebook.py spacebyte.ipynb``)."""
+
+NOTEBOOK = "spacebyte.ipynb"
+TITLE = "Bytes and spaces: can a byte-level model match a tokenised one by thinking harder after spaces?"
+
+CELLS = [
+    ("md", """
+# Bytes and spaces: deleting the tokenizer
+
+Language models read *tokens*: pieces of words chosen by a tokenizer trained before the model.
+Deleting the tokenizer and reading raw UTF-8 bytes is simpler and fairer to every script, but a
+byte-level Transformer then spends the same large computation on every byte, about four times as
+many positions as tokens, and loses at equal compute.
+
+Slagle (2024, *SpaceByte: Towards Deleting Tokenization from Large Language Modeling*, NeurIPS)
+keeps the bytes and moves the expensive part: small **local** Transformer blocks run on every
+byte (with a sliding attention window), and large **global** blocks run only on bytes right
+after a word ends, found by one rule on the bytes themselves:
+
+> a byte is *spacelike* if it is not an ASCII letter, not a digit and not a UTF-8 continuation
+> byte; the global blocks run at every spacelike byte that follows a non-spacelike one (and at
+> the start).
+
+The global blocks see the local stream there (widened with zeros), and their output is *added*
+back at the same positions. The paper's Table 1, at 10¹⁹ training FLOPs: SpaceByte reaches 1.009
+bits per byte on PG-19 books, against 1.138 for a byte Transformer, 1.083 for MegaByte (fixed
+patches of bytes) and 0.989 for a subword Transformer; the same order holds on arXiv and GitHub.
+"""),
+    ("md", """
+## Explore
+
+**Patches** — type or paste anything: each colour is one patch, ▾ marks where the global blocks
+run, struck-through grey bytes fall past the global context T_global (SpaceByte does not train on
+them). **FLOPs per byte** — the paper's cost formula for every architecture; it starts at the
+paper's SpaceByte-793M+184M. **Tournament** — our compute-matched mini-tournament, and a
+**Retrain** button that reruns a small one in the background (progress, cancel; finished runs are
+reused). **Loss map** — how surprised a model trained here is by each byte. **Complete** — a tiny
+model writes byte by byte.
+
+What to try: a Chinese or Japanese sentence (every character is its own patch), a line of code
+(`x = f(y)` has three patches), a row of emoji, a long run of punctuation (one patch: only the first
+spacelike byte counts); switch to *every P bytes* and watch words and even characters split; in
+the calculator, shrink D with a long T and see attention take over the byte Transformer's cost.
+"""),
+    ("code", """
+from deletionlab.widgets import SpaceByteExplorer
+
+explorer = SpaceByteExplorer()
+explorer
+"""),
+    ("md", """
+## What we measured
+
+`scripts/spacebyte_experiment.py` trains every architecture for a fixed number of **training
+FLOPs** (3 × the paper's inference FLOPs per byte × the bytes seen) on two corpora that ship
+offline: BBC News articles (prose) and the Python standard library's own source (code), split
+10 % / 90 % by a hash of each file's name. Budgets: 10¹² and 4·10¹² FLOPs on prose (10¹² on code) —
+a millionth of the paper's — with sizes growing with the budget (D = 64 or 128, 2 or 4 layers) and
+three seeds at the smaller budget. An architecture's result at a budget is its best size (its
+*Pareto frontier*); differences between architectures are paired by seed. Bits per byte are
+measured on the same 64 kB of validation text for every model. The subword model uses a 4,096-token
+byte-level BPE trained with `tokenizers` on the training split.
+
+Every verdict below is computed from the committed `results.json`; a claim "a < b" *agrees* when the
+seed-paired difference is below zero by more than two standard errors.
+"""),
+    ("code", """
+from deletionlab.spacebyte.report import load_results
+from deletionlab.widgets import SpaceByteResultsView
+
+results = load_results()
+if results:
+    display(SpaceByteResultsView(results))
+else:
+    print("No results yet: run `python scripts/spacebyte_experiment.py`.")
+"""),
+    ("md", """
+## Where the loss is
+
+The paper's motivation: most of a byte model's loss sits on the **first byte of a word**, which is
+exactly what the global block at the preceding space helps predict. The shipped SpaceByte (trained
+on BBC News here) scores a validation paragraph; the table compares the first byte of each word
+with the rest.
+"""),
+    ("code", """
+from deletionlab.spacebyte import data
+from deletionlab.spacebyte.checkpoints import shipped_models
+from deletionlab.spacebyte.explore import loss_map
+from deletionlab.widgets.spacebyte import lossmap_html
+import ipywidgets as W
+
+paragraph = data.split("prose", "validation")[0][1][:1200]
+rows = []
+maps = {}
+for arch in [a for a in ("spacebyte", "megabyte", "byte") if a in shipped_models()]:
+    maps[arch] = loss_map(paragraph, arch)
+    s = maps[arch].summary
+    rows.append(f"<tr><td>{arch}</td><td>{s['mean_bits']:.2f}</td><td>{s['first_byte_bits']:.2f}</td><td>{s['other_bits']:.2f}</td></tr>")
+table = ("<table><tr><th>model</th><th>bits per byte</th><th>first byte of a word</th><th>other bytes</th></tr>"
+         + "".join(rows) + "</table>")
+W.VBox([W.HTML(table), W.HTML(lossmap_html(maps["spacebyte"]))]) if maps else print("No shipped models.")
+"""),
+    ("md", """
+## Train two models here
+
+A few hundred training steps of the smallest SpaceByte and byte Transformer at the same budget, on
+this machine, right now (a smaller budget when the notebook runs in the test suite).
+"""),
+    ("code", """
+import os, time
+from deletionlab.spacebyte.experiment import model_config
+from deletionlab.spacebyte.training import TrainConfig, torch_threads, train
+
+budget = 1e10 if os.environ.get("DELETIONLAB_FAST") else 2e11
+for arch in ("spacebyte", "byte"):
+    t = time.time()
+    with torch_threads(1):
+        _, rec = train(model_config(arch, "XS", "prose"), "prose", TrainConfig(budget=budget, batch_bytes=1024, lr=0.1, val_bytes=8192))
+    print(f"{arch:10s} {rec['steps']:4d} steps, {rec['bytes_trained'] / 1e3:6.0f} kB seen, "
+          f"{rec['bpb']:.3f} bits per byte, {time.time() - t:.0f} s")
+"""),
+    ("md", """
+## What differs from the paper
+
+* **Scale.** The paper trains models of 10⁸–10⁹ parameters for 10¹⁸–10¹⁹ FLOPs on GPUs; ours have
+  10⁵–10⁶ parameters and see 10¹²–4·10¹² FLOPs (a few MB of text) on one CPU core. At this scale the
+  models learn mostly spelling and common words, and all bits per byte are far above the paper's.
+  Which architecture wins is a statement about *this* scale, with its standard error.
+* **Data.** BBC News (5 MB) and Python's standard library (11 MB) instead of PG-19, arXiv and
+  GitHub; our code corpus is one project's style.
+* **Key dimension 32** instead of 64 at our widths, a learning rate chosen by a small sweep at the
+  smallest budget (one rate for all architectures), 2 kB per optimiser step; the rest of the
+  optimiser is the paper's (AdamW β = (0.9, 0.98), weight decay 0.01, clipping 1, 1 % warm-up,
+  cos(πx/2) decay). The reference code scales the rate of each linear layer by d_in^-1/2; so do we.
+* **Subword baseline.** A 4,096-token BPE of our own (the paper: GPT-2's and a SentencePiece
+  tokenizer with 50,257 tokens); its output layer still costs D·V per token.
+* **MegaByte** with P = 8 only (the paper also tried P = 4); no windowed-attention variant of
+  MegaByte's local model is needed at P = 8.
+* **Windows.** Our sliding-window attention scores 2W keys per query in chunks (half masked); FLOPs
+  budgets use the paper's count (W keys), so windowed models get their attention for less than it
+  costs us in time, as in the paper's accounting.
+
+## Reproduce
+
+```
+python scripts/spacebyte_experiment.py --export   # the tournament: 66 runs, resumable
+python benchmarks/spacebyte_train.py              # training speed, side by side
+python scripts/make_notebook.py spacebyte.ipynb
+```
+"""),
+]

@@ -1,0 +1,181 @@
+"""The measured study behind the notebook: SmolLM2-135M sliced at several levels, PCA vs random.
+
+For every slicing level and calibration seed (each seed draws different calibration articles)
+the model is fused, rotated and sliced, then measured on the *same* held-out windows and probe
+items as the dense model, so every comparison is paired. Per-window NLLs and per-item answers
+are stored: ``report.py`` computes perplexities, paired ratios with their standard errors, and
+the verdicts from them. Also: the computational-invariance error (float64 and float32),
+parameter counts and FLOPs per level, and decoding latency at batch 1 and 16.
+
+Each finished run is written to a checkpoint file, so an interrupted experiment resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from deletionlab.core import check_cancel, no_progress
+from deletionlab.slicegpt import DEFAULT_MODEL
+from deletionlab.slicegpt.explore import _sub
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Sizes of the study (defaults: the committed results; :meth:`small`: CI)."""
+
+    model: str = DEFAULT_MODEL
+    levels: tuple[float, ...] = (10.0, 20.0, 25.0, 30.0)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    random_levels: tuple[float, ...] = (10.0, 25.0)
+    random_seeds: tuple[int, ...] = (0,)
+    n_calibration: int = 32
+    seq_len: int = 256
+    eval_windows: int = 16
+    probe_items: int = 100
+    latency_levels: tuple[float, ...] = (25.0,)
+    invariance_tokens: tuple[int, int] = (2, 64)
+
+    @classmethod
+    def small(cls) -> ExperimentConfig:
+        """A few-minute version on the real model (CI, notebook checks)."""
+        return cls(levels=(25.0,), seeds=(0,), random_levels=(25.0,), random_seeds=(0,), n_calibration=4, seq_len=64,
+                   eval_windows=2, probe_items=8, latency_levels=())
+
+
+def _runs(cfg: ExperimentConfig) -> list[dict]:
+    runs = [{"orientation": "pca", "level": lv, "seed": sd} for lv in cfg.levels for sd in cfg.seeds]
+    runs += [{"orientation": "random", "level": lv, "seed": sd} for lv in cfg.random_levels for sd in cfg.random_seeds]
+    return runs
+
+
+def _run_key(r: dict) -> str:
+    return f"{r['orientation']}-{r['level']:g}-{r['seed']}"
+
+
+def _eval(model, tok, cfg: ExperimentConfig, progress, cancel) -> dict:
+    from deletionlab.slicegpt import measure
+    from deletionlab.slicegpt.data import corpus, probe_items, token_windows
+
+    out = {}
+    for k, name in enumerate(("bbc", "docstrings")):
+        w = token_windows(tok, corpus(name, "heldout"), cfg.eval_windows, cfg.seq_len, what=f"held-out {name} text")
+        out[name] = [round(x, 6) for x in measure.window_nll(model, w, progress=_sub(progress, k / 3, (k + 1) / 3), cancel=cancel)]
+    out["probe"] = measure.probe(model, tok, probe_items(cfg.probe_items), progress=_sub(progress, 2 / 3, 1), cancel=cancel).tolist()
+    return out
+
+
+def _one_run(dense, tok, cfg: ExperimentConfig, run: dict, progress, cancel) -> dict:
+    import torch
+
+    from deletionlab.slicegpt import measure
+    from deletionlab.slicegpt.data import corpus, token_windows
+    from deletionlab.slicegpt.slicing import slice_model
+
+    t0 = time.time()
+    cal = token_windows(tok, corpus("bbc", "calibration"), cfg.n_calibration, cfg.seq_len, seed=run["seed"])
+    n = dense.config.num_hidden_layers
+    with torch.no_grad():
+        sliced, info = slice_model(dense, list(cal.split(4)), [run["level"] / 100] * n, orientation=run["orientation"],
+                                   seed=run["seed"], progress=_sub(progress, 0, 0.4), cancel=cancel)
+        t_slice = time.time() - t0
+        ev = _eval(sliced, tok, cfg, _sub(progress, 0.4, 1), cancel)
+    summary = info.to_dict()
+    summary.pop("spectra")
+    out = {**run, "nll": ev, "slice": summary, "params": measure.parameter_counts(sliced),
+           "flops": measure.flops_per_token(sliced, cfg.seq_len), "seconds_slice": round(t_slice, 1),
+           "seconds": round(time.time() - t0, 1)}
+    if run["orientation"] == "pca" and run["level"] in cfg.latency_levels and run["seed"] == cfg.seeds[0]:
+        out["latency"] = {f"batch {b}": measure.decode_latency(sliced, b, cancel=cancel) for b in (1, 16)}
+    return out
+
+
+def _dense(dense, tok, cfg, progress, cancel) -> dict:
+    from deletionlab.slicegpt import measure
+    from deletionlab.slicegpt.explore import invariance_check
+
+    out = {"nll": _eval(dense, tok, cfg, _sub(progress, 0, 0.5), cancel), "params": measure.parameter_counts(dense),
+           "flops": measure.flops_per_token(dense, cfg.seq_len)}
+    out["invariance"] = {dt: invariance_check(cfg.model, calibration_tokens=cfg.invariance_tokens, dtype=dt, cancel=cancel,
+                                              progress=_sub(progress, 0.5 + 0.2 * i, 0.7 + 0.2 * i))
+                         for i, dt in enumerate(("float64", "float32"))}
+    if cfg.latency_levels:
+        out["latency"] = {f"batch {b}": measure.decode_latency(dense, b, cancel=cancel) for b in (1, 16)}
+    return out
+
+
+def run_experiment(config: ExperimentConfig | None = None, *, progress=no_progress, cancel=None,
+                   checkpoint: Path | str | None = None, log=print) -> dict:
+    """Run the study (resuming from ``checkpoint`` if given) and return a JSON-able dict."""
+    import platform
+
+    import torch
+
+    from deletionlab.slicegpt import models as M
+
+    cfg = config or ExperimentConfig()
+    ck = Path(checkpoint) if checkpoint else None
+    state = json.loads(ck.read_text()) if ck and ck.exists() else {}
+    if state.get("config") != json.loads(json.dumps(asdict(cfg))):
+        state = {"config": asdict(cfg), "runs": {}}
+    dense, tok = M.load(M.choice_by_key(cfg.model), _sub(progress, 0, 0.02), cancel)
+    runs = _runs(cfg)
+    total = len(runs) + 1
+    if "dense" not in state:
+        state["dense"] = _dense(dense, tok, cfg, _sub(progress, 0.02, 1 / total), cancel)
+        _save(ck, state)
+        log(f"dense measured; invariance {state['dense']['invariance']['float64']['max_abs_logit_error']:.2e} (float64)")
+    for i, run in enumerate(runs):
+        check_cancel(cancel)
+        key = _run_key(run)
+        if key not in state["runs"]:
+            state["runs"][key] = _one_run(dense, tok, cfg, run, _sub(progress, (i + 1) / total, (i + 2) / total), cancel)
+            _save(ck, state)
+            r = state["runs"][key]
+            log(f"{key}: slicing {r['seconds_slice']} s, total {r['seconds']} s")
+        progress(i + 2, total, key)
+    return {"config": state["config"], "model": M.choice_by_key(cfg.model).label, "dense": state["dense"],
+            "runs": [state["runs"][_run_key(r)] for r in runs], "architectures": architectures(dense),
+            "machine": {"threads": torch.get_num_threads(), "processor": platform.processor() or platform.machine(),
+                        "python": platform.python_version(), "torch": torch.__version__}}
+
+
+#: slicing levels at which parameter counts and FLOPs are computed from the architecture alone
+ARCH_LEVELS = (0, 5, 10, 15, 20, 25, 30, 40, 50)
+
+
+def architecture_counts(config, levels=ARCH_LEVELS, context: int = 2048) -> dict:
+    """Parameters and FLOPs per token of a model *shape* (no weights: ``meta`` device) sliced at
+    each level (percent): what slicing adds (untied head, shortcuts) and removes."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from deletionlab.slicegpt.measure import flops_per_token, parameter_counts
+    from deletionlab.slicegpt.slicing import sliced_shape
+
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config)
+    n = config.num_hidden_layers
+    out = {}
+    for lv in levels:
+        m = model if lv == 0 else sliced_shape(model, [lv / 100] * n)
+        out[f"{lv:g}"] = {"params": parameter_counts(m), "flops": flops_per_token(m, context)}
+    return out
+
+
+def architectures(dense) -> dict:
+    """:func:`architecture_counts` for OPT-125M (the paper's example; its shape is ``OPTConfig()``)
+    and for the model we slice."""
+    from transformers import OPTConfig
+
+    return {"OPT-125M": architecture_counts(OPTConfig()), "SmolLM2-135M": architecture_counts(dense.config)}
+
+
+def _save(path: Path | None, state: dict) -> None:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state))
+        tmp.replace(path)

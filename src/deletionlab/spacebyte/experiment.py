@@ -23,9 +23,9 @@ import torch
 from deletionlab.core.jobs import CancelToken, Progress, UserError, check_cancel, no_progress
 from deletionlab.spacebyte import data as D
 from deletionlab.spacebyte.flops import flops_per_byte
-from deletionlab.spacebyte.models import ARCHS, ModelConfig
-from deletionlab.spacebyte.patching import global_mask
-from deletionlab.spacebyte.training import TrainConfig, plan, train
+from deletionlab.spacebyte.models import ARCHS, ModelConfig, build
+from deletionlab.spacebyte.patching import global_mask, word_starts
+from deletionlab.spacebyte.training import TrainConfig, byte_bits, plan, train
 
 #: model sizes: name -> (D, L); SpaceByte and MegaByte use d = D/2 and L local layers as well
 SIZES = {"XS": (64, 2), "S": (128, 2), "M": (128, 4)}
@@ -142,7 +142,7 @@ def run_experiment(config: ExperimentConfig = ExperimentConfig(), *, progress: P
         records.append(rec)
         done += run["budget"]
         progress(done, total, f"{run['id']} done")
-    return aggregate(config, records)
+    return aggregate(config, records, workdir if keep_models else None)
 
 
 # -- aggregation ------------------------------------------------------------------------------------
@@ -187,20 +187,52 @@ def patch_statistics(n_bytes: int = 1_000_000) -> dict:
     return out
 
 
-def aggregate(config: ExperimentConfig, records: list[dict]) -> dict:
-    """The JSON-able results: every run, the frontier per seed, seed-paired differences, means."""
+#: validation bytes scored byte by byte for the word-position analysis
+WORD_BYTES = 32768
+
+
+def word_position_losses(records: list[dict], workdir: Path | None, corpus: str = "prose", n_bytes: int = WORD_BYTES) -> dict:
+    """Mean bits on the first byte of a word vs the other bytes, for the best model of each byte-level
+    architecture at the largest budget (paper, section 2: the first byte of a word is the hard one)."""
+    runs = [r for r in records if r["corpus"] == corpus and r["arch"] != "subword"]
+    if workdir is None or not runs:
+        return {}
+    budget = max(r["budget"] for r in runs)
+    data, _ = D.validation_slice(corpus, n_bytes)
+    first = word_starts(data)
+    out = {}
+    for arch in dict.fromkeys(r["arch"] for r in runs):
+        best = min((r for r in runs if r["arch"] == arch and r["budget"] == budget), key=lambda r: r["bpb"], default=None)
+        path = workdir / f"{best['id']}.pt" if best else None
+        if path is None or not path.exists():
+            continue
+        model = build(ModelConfig(**best["model"]))
+        model.load_state_dict(torch.load(path, weights_only=True))
+        model.eval()
+        bits, _ = byte_bits(model, data)
+        out[arch] = {"run": best["id"], "first_bits": float(bits[first].mean()), "other_bits": float(bits[~first].mean()),
+                     "n_first": int(first.sum()), "n_bytes": int(len(bits)),
+                     "share_of_loss_on_first": float(bits[first].sum() / bits.sum())}
+    return out
+
+
+def aggregate(config: ExperimentConfig, records: list[dict], workdir: Path | None = None) -> dict:
+    """The JSON-able results: every run, the frontier per seed, seed-paired differences, means,
+    training speed, patch sizes, and (with the runs' weights in ``workdir``) losses by word position."""
     front = frontier(records)
     means = {c: {b: {a: _mean_se([v["bpb"] for v in seeds.values()]) for a, seeds in archs.items()}
                  for b, archs in budgets.items()} for c, budgets in front.items()}
-    speed = {}
+    speed, gflops = {}, {}
     for a in config.archs:
         rs = [r for r in records if r["arch"] == a]
         if rs:
             speed[a] = float(np.median([r["bytes_per_second"] for r in rs]))
+            gflops[a] = float(np.median([r["bytes_per_second"] * r["train_flops_per_byte"] / 1e9 for r in rs]))
     return {
         "config": {**asdict(config), "sizes": SIZES, "corpus_patch": CORPUS_PATCH, "megabyte_patch": MEGABYTE_PATCH, "d_key": D_KEY},
         "runs": [{k: v for k, v in r.items() if k != "train"} for r in records],
-        "frontier": front, "frontier_mean": means, "paired": paired(front), "bytes_per_second": speed,
+        "frontier": front, "frontier_mean": means, "paired": paired(front), "bytes_per_second": speed, "gflops_per_second": gflops,
+        "train_seconds": float(sum(r["train_seconds"] for r in records)), "word_position": word_position_losses(records, workdir),
         "patches": patch_statistics(), "archs": {a: ARCHS[a] for a in config.archs},
         "flops_per_byte": {a: {s: flops_per_byte(model_config(a, s, "prose"), bytes_per_token=D.bytes_per_token("prose")
                                                  if a == "subword" else 1.0) for s in SIZES} for a in config.archs},

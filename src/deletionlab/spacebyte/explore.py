@@ -25,8 +25,8 @@ from deletionlab.spacebyte import DEFAULT_PATCH, DEFAULT_RULE, DEFAULT_T_GLOBAL,
 from deletionlab.spacebyte.checkpoints import complete, shipped
 from deletionlab.spacebyte.flops import calculator
 from deletionlab.spacebyte.models import ARCHS
-from deletionlab.spacebyte.patching import BOS, MAX_TEXT_BYTES, Patches, global_mask, patch, spacelike, stats, to_bytes
-from deletionlab.spacebyte.training import eval_windows, torch_threads
+from deletionlab.spacebyte.patching import BOS, MAX_TEXT_BYTES, Patches, patch, stats, to_bytes, word_starts
+from deletionlab.spacebyte.training import byte_bits, torch_threads
 
 #: characters the patch view draws (statistics always cover the whole text)
 MAX_DRAWN_BYTES = 4000
@@ -166,21 +166,9 @@ def loss_map(text: str, model: torch.nn.Module | str = "spacebyte", *, progress:
         raise UserError("the loss map needs a byte-level model; pick another architecture.")
     raw = to_bytes(text, limit=MAX_LOSS_BYTES, field="text for the loss map")
     data = np.concatenate([[BOS], raw]).astype(np.int64)
-    windows = eval_windows(model, data, BOS)
-    bits, glob = [], []
-    with torch.no_grad(), torch_threads(1):
-        for i, (x, y) in enumerate(windows):
-            check_cancel(cancel)
-            out = model(torch.from_numpy(x)[None])
-            logp = torch.log_softmax(out.logits[0].float(), -1)
-            bits.append((-logp[torch.arange(len(y)), torch.from_numpy(y)] / math.log(2)).numpy())
-            g = out.global_positions[0].numpy() if out.global_positions is not None else np.zeros(len(x), bool)
-            glob.append(g)
-            progress(i + 1, len(windows), "scoring bytes")
-    bits_a, glob_a = np.concatenate(bits), np.concatenate(glob)
-    # the byte right after a global position is the first byte of a word (unless it is spacelike too):
-    # the prediction of that byte is the one the global blocks feed
-    first_word = global_mask(data)[:-1] & ~spacelike(data[1:])
+    with torch_threads(1):
+        bits_a, glob_a = byte_bits(model, data, progress=progress, cancel=cancel)
+    first_word = word_starts(data)
     rest = ~first_word
     summary = {"mean_bits": float(bits_a.mean()), "n_bytes": int(len(bits_a)), "n_first": int(first_word.sum()),
                "first_byte_bits": float(bits_a[first_word].mean()) if first_word.any() else None,

@@ -45,6 +45,12 @@ def global_mask(b, bos: bool = True):
     return first
 
 
+def word_starts(data: np.ndarray) -> np.ndarray:
+    """For ``data`` = BOS + bytes: True at index k when ``data[k+1]`` is the first byte of a word, i.e. it
+    follows a global position and is not spacelike itself (aligned with the predictions of ``data[1:]``)."""
+    return global_mask(data)[:-1] & ~spacelike(data[1:])
+
+
 def fixed_mask(length: int, patch: int) -> np.ndarray:
     """The fixed-P rule: the global blocks run at positions 0, P, 2P, ..."""
     if patch < 1:

@@ -81,6 +81,14 @@ def compare(results: dict) -> list[Row]:
         rows.append(Row(f"average patch of the spacelike rule on {CORPUS_NAMES[corpus]}", f"≈ {ref:g} bytes",
                         f"{ours:.2f} bytes ({st['bytes']:,} validation bytes)",
                         "agrees" if ok else f"differs (more than {PATCH_TOLERANCE:.0%} from the paper)"))
+    words = results.get("word_position", {})
+    if words:
+        ours = "; ".join(f"{NAMES[a]} {w['first_bits']:.2f} vs {w['other_bits']:.2f} bits ({w['share_of_loss_on_first']:.0%} of the loss "
+                         f"on {w['n_first'] / w['n_bytes']:.0%} of the bytes)" for a, w in words.items())
+        hard = all(w["first_bits"] > w["other_bits"] for w in words.values())
+        rows.append(Row("the first byte of a word is the hardest to predict (why global blocks go after spaces)",
+                        "yes (section 2)", f"first byte vs other bytes, best model at the largest budget: {ours}",
+                        "agrees" if hard else "not for every architecture"))
     for p in results["paired"]:
         corpus, budget, a, b = p["corpus"], p["budget"], p["a"], p["b"]
         where = f"{CORPUS_NAMES[corpus]}, {float(budget):.0e} FLOPs"

@@ -164,6 +164,24 @@ def evaluate(model: torch.nn.Module, corpus: str, val_bytes: int = 65536, batch:
     return {"bpb": nats / (n_bytes * math.log(2)), "nats_per_item": nats / count, "bytes": n_bytes, "items": count}
 
 
+def byte_bits(model: torch.nn.Module, data: np.ndarray, *, progress: Progress = no_progress,
+              cancel: CancelToken | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Bits of every byte of ``data[1:]`` (``data`` starts with BOS) under a byte-level model, each byte
+    scored once (windows as in :func:`evaluate`), and where global blocks ran: ``glob[k]`` says a
+    global block ran at ``data[k]``, the input whose prediction is ``data[k+1]``."""
+    windows = eval_windows(model, np.asarray(data, dtype=np.int64), BOS)
+    bits, glob = [], []
+    with torch.no_grad():
+        for i, (x, y) in enumerate(windows):
+            check_cancel(cancel)
+            out = model(torch.from_numpy(x)[None])
+            logp = torch.log_softmax(out.logits[0].float(), -1)
+            bits.append((-logp[torch.arange(len(y)), torch.from_numpy(y)] / math.log(2)).numpy())
+            glob.append(out.global_positions[0].numpy() if out.global_positions is not None else np.zeros(len(x), bool))
+            progress(i + 1, len(windows), "scoring bytes")
+    return np.concatenate(bits), np.concatenate(glob)
+
+
 # -- training ---------------------------------------------------------------------------------------
 def _stream(corpus: str, arch: str) -> tuple[np.ndarray, int]:
     if arch == "subword":

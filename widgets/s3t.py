@@ -194,6 +194,8 @@ class S3TExplorer(StudyRoot):
         if exp is None:
             return
         prior = self.prior.value
+        if exp.s3t.config.strategy == "matched" and exp.s3t.config.prior != prior:
+            self.say("The sequences were matched to another prior: press Load / train to match them to this one.")
 
         def work(progress, cancel):
             return curves(exp, prior, cancel=cancel)
@@ -282,7 +284,7 @@ class S3TExplorer(StudyRoot):
         self._show_record()
         exhausted = exp.s3t_service.exhausted
         self.retrain_button.button_style = "danger" if exhausted else ""
-        if exhausted:
+        if exhausted and not self.job.error:
             self.job.show_error(MUST_RETRAIN)
 
     def _next_record(self) -> int:

@@ -164,7 +164,7 @@ def _step_records(members: list[np.ndarray], ordering: np.ndarray) -> list[np.nd
 
 def work(kind: str, cfg: SystemConfig, members_by_shard: list[list[np.ndarray]], orders: np.ndarray) -> int:
     """Record-passes a system's training takes (the unit of its progress bar)."""
-    epochs = cfg.train.epochs * (orders.shape[0] if kind == "sisa" else 1)
+    epochs = cfg.train.epochs * (cfg.sequences if kind == "sisa" else 1)  # SISA: B′ × the epochs
     seqs = orders[:1] if kind == "sisa" else orders
     return sum(epochs * len(r) for members in members_by_shard for o in seqs for r in _step_records(members, o))
 

@@ -13,7 +13,10 @@
 
 All are deterministic under a seed (the random stream is seeded by the seed *and* the text).
 Whitespace and punctuation are rebuilt from spaCy's tokens, so deleting a word never leaves a
-double space or a space before a full stop.
+double space, a space before a full stop or a comma at the start; every output is
+whitespace-normalised (single spaces, no newlines or tabs, nothing at either end). An edit that
+would leave no word at all (deleting every word of "Really.") is not made: the augmenter returns
+the text as it was, with a ``notice`` that says so.
 """
 
 from __future__ import annotations
@@ -39,6 +42,17 @@ DEGREE = frozenset({
 GUARDS = ("negation", "degree", "wh")
 AEDA_MARKS = (".", ";", "?", ":", "!", ",")
 DASHES = frozenset({"-", "--", "—", "–"})
+#: punctuation that cannot start a text or follow another separator once the word between them is gone
+SEPARATORS = frozenset({",", ";", ":"})
+LEADING_DROPPED = SEPARATORS | {".", "!", "?", "...", "…"}
+#: characters of the punctuation that closes a word and stays in place when words are swapped
+CLOSING_CHARS = frozenset(".,!?;:…")
+NOTHING_LEFT = "Every word would be deleted, so the text is kept as it is (no augmented copy)."
+
+
+def normalize_ws(text: str) -> str:
+    """Single spaces between non-space runs, nothing at either end (newlines and tabs become spaces)."""
+    return " ".join(text.split())
 
 
 @dataclass(frozen=True)
@@ -59,10 +73,12 @@ class Augmentation:
     original: str
     text: str
     edits: list[Edit] = field(default_factory=list)
+    notice: str = ""  # why the text was left as it was, when an edit was refused
 
     @property
     def changed(self) -> bool:
-        return self.text != self.original
+        """The augmented text differs from the original beyond whitespace."""
+        return self.text != normalize_ws(self.original)
 
     @property
     def deleted(self) -> list[Edit]:
@@ -108,13 +124,16 @@ def rebuild(doc, delete: Iterable[int] = (), replace: dict[int, str] | None = No
 
     Where a run of tokens was deleted, the gap between the kept neighbours is one space if there was
     any whitespace in it, none before closing punctuation ("ran quickly." → "ran.") or after an
-    opening bracket or quote ("(really good)" → "(good)"). Inserted tokens are space-separated.
+    opening bracket or quote ("(really good)" → "(good)"); a separator (, ; :) that would follow
+    another one or start the text is dropped ("A, really, B" → "A, B"; "Really, it works" → "it
+    works"). Inserted tokens are space-separated. The result is whitespace-normalised.
     """
     delete = set(delete)
     replace = replace or {}
     insert = insert or {}
     pieces: list[list] = []  # [text, gap after, is left punctuation]
     run_ws = None  # None: no deleted run pending; else whether the run contained whitespace
+    lead_deleted = False  # a deletion before the first kept token
 
     def add(text: str, gap: str, left: bool, punct: bool) -> None:
         nonlocal run_ws
@@ -132,15 +151,48 @@ def rebuild(doc, delete: Iterable[int] = (), replace: dict[int, str] | None = No
         if i in delete:
             if pieces:
                 run_ws = bool(run_ws) or bool(pieces[-1][1]) or bool(tok.whitespace_)
+            lead_deleted = lead_deleted or not pieces
             continue
-        add(replace.get(i, tok.text), tok.whitespace_, tok.is_left_punct, tok.is_punct and tok.text not in DASHES)
+        text = replace.get(i, tok.text)
+        if i not in replace and _orphan(text, pieces, run_ws, lead_deleted):
+            continue
+        if run_ws is not None and i not in replace and text in LEADING_DROPPED - SEPARATORS and pieces[-1][0] in SEPARATORS:
+            pieces.pop()  # "A, really." → "A."
+        add(text, tok.whitespace_, tok.is_left_punct, tok.is_punct and tok.text not in DASHES)
     for new in insert.get(len(doc), []):
         if pieces and not pieces[-1][1]:
             pieces[-1][1] = " "
         add(new, "", False, False)
     if pieces and run_ws is not None:
+        if len(pieces) > 1 and pieces[-1][0] in SEPARATORS:
+            pieces.pop()  # "I like it, really" → "I like it"
         pieces[-1][1] = ""
-    return "".join(t + g for t, g, _ in pieces).strip()
+    return normalize_ws("".join(t + g for t, g, _ in pieces))
+
+
+def _orphan(text: str, pieces: list, run_ws, lead_deleted: bool) -> bool:
+    """A kept punctuation token left without its word: first in the text after a deletion, or a
+    separator right after another separator across a deleted run."""
+    if not pieces:
+        return lead_deleted and text in LEADING_DROPPED
+    return run_ws is not None and text in SEPARATORS and pieces[-1][0] in SEPARATORS
+
+
+def _capitalised(doc, delete, text: str) -> str:
+    """``text`` with its first letter upper-cased if the capitalised first word was deleted."""
+    if delete and min(delete) == 0 and doc[0].text[:1].isupper():
+        return text[:1].upper() + text[1:]
+    return text
+
+
+def _finish(method: str, doc, text: str, edits: list[Edit]) -> Augmentation:
+    """The augmentation, or the original with :data:`NOTHING_LEFT` if no word would be left."""
+    original = doc.text
+    if any(ch.isalnum() for ch in original) and not any(ch.isalnum() for ch in text):
+        return Augmentation(method, original, normalize_ws(original), [], NOTHING_LEFT)
+    if not text.strip() and original.strip():
+        return Augmentation(method, original, normalize_ws(original), [], NOTHING_LEFT)
+    return Augmentation(method, original, text, edits)
 
 
 class Augmenter:
@@ -242,10 +294,7 @@ class AdverbDeletion(Augmenter):
     def __call__(self, doc_or_text, seed: int = 0) -> Augmentation:
         doc = self.tag(doc_or_text)
         delete, edits = self.plan(doc)
-        text = rebuild(doc, delete)
-        if delete and delete[0] == 0 and doc[0].text[:1].isupper():
-            text = text[:1].upper() + text[1:]
-        return Augmentation(self.name, doc.text, text, edits)
+        return _finish(self.name, doc, _capitalised(doc, delete, rebuild(doc, delete)), edits)
 
 
 class RandomDeletion(Augmenter):
@@ -265,7 +314,7 @@ class RandomDeletion(Augmenter):
         rng = _rng(seed, doc.text, "rd")
         chosen = sorted(rng.sample(words, min(n, max(0, len(words) - 1)))) if n else []
         edits = [Edit("delete", i, doc[i].text, reason="random") for i in chosen]
-        return Augmentation(self.name, doc.text, rebuild(doc, chosen), edits)
+        return _finish(self.name, doc, _capitalised(doc, chosen, rebuild(doc, chosen)), edits)
 
 
 class AEDA(Augmenter):
@@ -278,7 +327,7 @@ class AEDA(Augmenter):
         rng = _rng(seed, doc.text, "aeda")
         n_words = sum(1 for t in doc if not t.is_space)
         if n_words == 0:
-            return Augmentation(self.name, doc.text, doc.text, [])
+            return _finish(self.name, doc, normalize_ws(doc.text), [])
         k = rng.randint(1, max(1, n_words // 3))
         # word boundaries only: the start, or after a token followed by whitespace
         slots = [0] + [i for i in range(1, len(doc)) if doc[i - 1].whitespace_]
@@ -289,14 +338,16 @@ class AEDA(Augmenter):
             mark = rng.choice(AEDA_MARKS)
             insert.setdefault(pos, []).append(mark)
             edits.append(Edit("insert", pos, "", mark, reason="punctuation"))
-        return Augmentation(self.name, doc.text, rebuild(doc, insert=insert), sorted(edits, key=lambda e: e.position))
+        return _finish(self.name, doc, rebuild(doc, insert=insert), sorted(edits, key=lambda e: e.position))
 
 
 class EDA(Augmenter):
     """Easy Data Augmentation (Wei & Zou 2019), one operation per call (chosen at random, as EDA's
     pool of augmented sentences mixes them) or a fixed one (``op``): ``sr`` synonym replacement,
-    ``ri`` random insertion (of a synonym of a random word), ``rs`` random swap, ``rd`` random
-    deletion (each word with probability α; at least one word stays). α = 0.1 for each; n = max(1, α·L)."""
+    ``ri`` random insertion (of a synonym of a random word, at a word boundary), ``rs`` random swap
+    (of whitespace-separated words, so "It's" moves as one word and a full stop stays put), ``rd``
+    random deletion (each word with probability α; at least one word stays). α = 0.1 for each;
+    n = max(1, α·L)."""
 
     name = "EDA"
     OPS = ("sr", "ri", "rs", "rd")
@@ -305,9 +356,9 @@ class EDA(Augmenter):
                  tagger: Callable | None = None):
         super().__init__(tagger)
         if op is not None and op not in self.OPS:
-            raise ValueError(f"op must be one of {self.OPS}")
-        if not 0 < alpha < 1:
-            raise ValueError("alpha must be in (0, 1)")
+            raise UserError(f"The EDA operation must be one of {', '.join(self.OPS)} (got {op!r}).")
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+            raise UserError(f"EDA's alpha must be a number between 0 and 1, both excluded (got {alpha!r}).")
         self.alpha = alpha
         self.op = op
         if synonyms is None:
@@ -324,68 +375,115 @@ class EDA(Augmenter):
         rng = _rng(seed, doc.text, "eda")
         op = self.op or rng.choice(self.OPS)
         words = [i for i, t in enumerate(doc) if not (t.is_punct or t.is_space)]
-        n = max(1, int(self.alpha * len(words)))
         name = f"{self.name} ({op})"
         if not words:
-            return Augmentation(name, doc.text, doc.text, [])
-        if op == "sr":
-            cands = self._candidates(doc)
-            rng.shuffle(cands)
-            replace, edits = {}, []
-            for i in cands:
-                syns = [s for s in self.synonyms(doc[i].lower_, doc[i].pos_) if s.lower() != doc[i].lower_]
-                if syns:
-                    new = rng.choice(syns)
-                    replace[i] = new
-                    edits.append(Edit("replace", i, doc[i].text, new, reason="synonym"))
-                if len(replace) >= n:
+            return _finish(name, doc, normalize_ws(doc.text), [])
+        n = max(1, int(self.alpha * len(words)))
+        text, edits = getattr(self, f"_{op}")(doc, words, n, rng)
+        return _finish(name, doc, text, sorted(edits, key=lambda e: e.position))
+
+    def _sr(self, doc, words, n, rng) -> tuple[str, list[Edit]]:
+        cands = self._candidates(doc)
+        rng.shuffle(cands)
+        replace, edits = {}, []
+        for i in cands:
+            syns = [w for w in self.synonyms(doc[i].lower_, doc[i].pos_) if w.lower() != doc[i].lower_]
+            if syns:
+                replace[i] = rng.choice(syns)
+                edits.append(Edit("replace", i, doc[i].text, replace[i], reason="synonym"))
+            if len(replace) >= n:
+                break
+        return rebuild(doc, replace=replace), edits
+
+    def _ri(self, doc, words, n, rng) -> tuple[str, list[Edit]]:
+        insert, edits = {}, []
+        cands = self._candidates(doc)
+        slots = word_boundaries(doc)
+        for _ in range(n):
+            for _try in range(10):
+                if not cands:
                     break
-            return Augmentation(name, doc.text, rebuild(doc, replace=replace), sorted(edits, key=lambda e: e.position))
-        if op == "ri":
-            insert, edits = {}, []
-            cands = self._candidates(doc)
+                src = rng.choice(cands)
+                syns = self.synonyms(doc[src].lower_, doc[src].pos_)
+                if syns:
+                    pos, new = rng.choice(slots), rng.choice(syns)
+                    insert.setdefault(pos, []).append(new)
+                    edits.append(Edit("insert", pos, "", new, reason=f"synonym of '{doc[src].text}'"))
+                    break
+        return rebuild(doc, insert=insert), edits
+
+    def _rs(self, doc, words, n, rng) -> tuple[str, list[Edit]]:
+        units = swap_units(doc)
+        order = list(range(len(units)))
+        edits = []
+        if len(units) >= 2:
             for _ in range(n):
-                for _try in range(10):
-                    if not cands:
-                        break
-                    src = rng.choice(cands)
-                    syns = self.synonyms(doc[src].lower_, doc[src].pos_)
-                    if syns:
-                        pos = rng.randint(0, len(doc))
-                        new = rng.choice(syns)
-                        insert.setdefault(pos, []).append(new)
-                        edits.append(Edit("insert", pos, "", new, reason=f"synonym of '{doc[src].text}'"))
-                        break
-            return Augmentation(name, doc.text, rebuild(doc, insert=insert), sorted(edits, key=lambda e: e.position))
-        if op == "rs":
-            order = list(range(len(doc)))
-            edits = []
-            if len(words) >= 2:
-                for _ in range(n):
-                    a, b = rng.sample(words, 2)
-                    pa, pb = order.index(a), order.index(b)
-                    order[pa], order[pb] = order[pb], order[pa]
-                    edits.append(Edit("swap", a, doc[a].text, doc[b].text, reason="swap"))
-                    edits.append(Edit("swap", b, doc[b].text, doc[a].text, reason="swap"))
-            return Augmentation(name, doc.text, _swap_text(doc, order), edits)
-        # rd: each word deleted with probability alpha; never all of them
+                a, b = rng.sample(range(len(units)), 2)
+                order[a], order[b] = order[b], order[a]
+                ta, tb = (doc[units[k][0]:units[k][1]].text for k in (a, b))
+                edits += [Edit("swap", units[a][0], ta, tb, reason="swap"), Edit("swap", units[b][0], tb, ta, reason="swap")]
+        return _swap_text(doc, units, order), edits
+
+    def _rd(self, doc, words, n, rng) -> tuple[str, list[Edit]]:
         delete = [i for i in words if rng.random() < self.alpha]
         if len(delete) == len(words):
             delete.remove(rng.choice(delete))
         edits = [Edit("delete", i, doc[i].text, reason="random (p=α)") for i in delete]
-        return Augmentation(name, doc.text, rebuild(doc, delete), edits)
+        return _capitalised(doc, delete, rebuild(doc, delete)), edits
 
 
-def _swap_text(doc, order: list[int]) -> str:
-    """Text with tokens at swapped positions; each slot keeps the whitespace of its original token."""
-    return "".join(doc[j].text + doc[i].whitespace_ for i, j in enumerate(order)).strip()
+def word_boundaries(doc) -> list[int]:
+    """Token positions where a new word may go without touching punctuation: the start, after any
+    whitespace, and the end unless the text ends in punctuation ("ran." never becomes "ran new .")."""
+    slots = [0] + [i for i in range(1, len(doc)) if doc[i - 1].whitespace_]
+    if len(doc) and not doc[-1].is_punct:
+        slots.append(len(doc))
+    return sorted(set(slots))
+
+
+def swap_units(doc) -> list[tuple[int, int]]:
+    """The swappable words of a text as token ranges [start, end): each whitespace-separated chunk
+    without the brackets, quotes and sentence punctuation at its edges ("It's" is one unit; in
+    "working." only "working" is; "../etc/passwd" is one unit)."""
+    units, start = [], 0
+    for i, tok in enumerate(doc):
+        if tok.whitespace_ or i == len(doc) - 1:
+            a, b = start, i + 1
+            while a < b and (doc[a].is_space or doc[a].is_left_punct or doc[a].is_quote):
+                a += 1
+            while b > a and (doc[b - 1].is_space or doc[b - 1].is_right_punct or doc[b - 1].is_quote
+                             or set(doc[b - 1].text) <= CLOSING_CHARS):
+                b -= 1
+            if a < b:
+                units.append((a, b))
+            start = i + 1
+    return units
+
+
+def _swap_text(doc, units: list[tuple[int, int]], order: list[int]) -> str:
+    """Text with unit k's slot holding unit ``order[k]``; every slot keeps the whitespace around it."""
+    starts = {u[0]: k for k, u in enumerate(units)}
+    out, i = [], 0
+    while i < len(doc):
+        if i in starts:
+            k = starts[i]
+            a, b = units[order[k]]
+            out.append(doc[a:b].text + doc[units[k][1] - 1].whitespace_)
+            i = units[k][1]
+        else:
+            out.append(doc[i].text_with_ws)
+            i += 1
+    return normalize_ws("".join(out))
 
 
 def all_augmenters(guards: Iterable[str] = DEFAULT_GUARDS, tagger: Callable | None = None) -> dict[str, Augmenter]:
-    """The study's augmenters by short name (the experiment's conditions)."""
+    """The study's augmenters by short name: ``adverb`` is the paper's method (every adverb, no
+    guards), ``adverb_guarded`` keeps what ``guards`` protect, ``random`` deletes as many random
+    words as the paper's method deletes from the same text."""
     return {
-        "adverb": AdverbDeletion(guards, tagger),
+        "adverb": AdverbDeletion((), tagger),
+        "adverb_guarded": AdverbDeletion(guards, tagger),
         "eda": EDA(tagger=tagger),
         "aeda": AEDA(tagger),
-        "random": RandomDeletion(guards=guards, tagger=tagger),
+        "random": RandomDeletion(guards=(), tagger=tagger),
     }

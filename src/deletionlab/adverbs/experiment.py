@@ -1,22 +1,39 @@
-"""Does augmentation help a classifier? Frozen MiniLM embeddings + a small head, five conditions.
+"""Does augmentation help a classifier? Frozen MiniLM embeddings + a small head, paired by seed.
 
-Conditions: ``none`` (originals only), ``adverb`` (adverb deletion), ``eda``, ``aeda``, ``random``
-(random deletion of as many words as adverb deletion deletes). As in the paper, each training
-text gets at most one augmented copy with the same label, and a text the augmenter leaves
-unchanged (e.g. no adverb) gets none. The augmented copy of each text is fixed (seeded by the
-text), so embeddings are computed once and cached on disk; the seeds vary which training
-examples a low-data run sees. Head: logistic regression (default) or a small MLP, from
-scikit-learn. Metrics: accuracy and macro-F1 on a fixed held-out test split. :func:`meaning_kept`
-measures how close each augmenter's copies stay to their originals (MiniLM cosine).
+Conditions (each training text gets at most one augmented copy with the same label, and a text the
+augmenter leaves unchanged gets none, as in the paper):
 
-The paper (Choi & Kim 2024) fine-tunes BERT on SST-2, TREC, RTE ...; it reports gains from adverb
-deletion that are largest in low-data and NLI settings. This is a cheaper, CPU-friendly version of
-that question on the data we can ship.
+* ``none`` -- originals only.
+* ``adverb`` -- the paper's method: every adverb deleted, no guards (the headline condition).
+* ``adverb_guarded`` -- adverb deletion that keeps negations and wh-adverbs (or the chosen guards).
+* ``random`` -- as many random words deleted as the paper's adverb deletion deletes (same texts).
+* ``duplicate`` -- an exact copy of each text the paper's adverb deletion copies: "more copies"
+  without "better copies".
+* ``eda_matched`` / ``aeda_matched`` -- EDA / AEDA applied only to the texts that have an adverb
+  (the same number of copies as adverb deletion).
+* ``eda`` / ``aeda`` -- EDA / AEDA on every text, as in the paper (they change 93-100 % of texts).
+* ``duplicate_all`` -- an exact copy of every text (the copy count of full EDA/AEDA).
+
+Design: a fixed stratified sample of ``n_train + n_test`` texts (``SAMPLE_SEED``); each seed ``s``
+draws its own stratified test split from it (``default_rng(SPLIT_SEED_OFFSET + s)``), trains on
+the rest or on a stratified share of it (``default_rng(SUBSET_SEED_OFFSET + s)``), and every
+condition of seed ``s`` sees the same originals and the same test texts. Differences between
+conditions are therefore paired by seed (:func:`paired_difference`: mean, s.e., z, a paired
+t-test p-value), and even at 100 % of the training data seeds differ (their splits do), so no
+standard error is zero by construction. The augmented copy of each text is fixed (seeded by the
+text), so embeddings are computed once and cached on disk. Head: logistic regression (default) or
+a small MLP from scikit-learn, fitted in short chunks that check the cancel token.
+
+The paper (Choi & Kim 2024) fine-tunes BERT on SST-2, SST-5, CoLA, TREC and NLI sets and reports
+adverb deletion as effective for single-text classification and for NLI. This is a cheaper,
+CPU-friendly version of the single-text question on the data we can ship.
 """
 
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -27,17 +44,54 @@ from deletionlab.adverbs import DEFAULT_GUARDS, augment
 from deletionlab.adverbs.data import Dataset, load
 from deletionlab.core.jobs import CancelToken, Progress, UserError, check_cancel, no_progress
 
-CONDITIONS = ("none", "adverb", "eda", "aeda", "random")
+#: the paper's method first, its guarded variant next, then the controls and the paper's baselines
+CONDITIONS = ("none", "adverb", "adverb_guarded", "random", "duplicate", "eda_matched", "aeda_matched", "eda", "aeda",
+              "duplicate_all")
+CONDITION_LABELS = {
+    "none": "no augmentation",
+    "adverb": "adverb deletion (the paper's: every adverb)",
+    "adverb_guarded": "adverb deletion with guards",
+    "random": "random deletion of as many words",
+    "duplicate": "exact copies of the same texts",
+    "eda_matched": "EDA on the texts with an adverb",
+    "aeda_matched": "AEDA on the texts with an adverb",
+    "eda": "EDA on every text",
+    "aeda": "AEDA on every text",
+    "duplicate_all": "exact copies of every text",
+}
+#: where each condition's copies come from: (augmenter, only the texts the paper's adverb deletion copies?)
+COPY_SOURCE = {
+    "adverb": ("adverb", False), "adverb_guarded": ("adverb_guarded", False), "random": ("random", False),
+    "duplicate": ("self", True), "eda_matched": ("eda", True), "aeda_matched": ("aeda", True),
+    "eda": ("eda", False), "aeda": ("aeda", False), "duplicate_all": ("self", False),
+}
 HEADS = ("logreg", "mlp")
-MAX_SEEDS = 50
-MIN_TRAIN, MIN_TEST = 20, 10
-#: seeds of the fixed parts: the sample of the data set and the test split are the same in every run
+#: paired differences closer than this are the same number up to rounding (no spread, no s.e.)
+SAME_DIFFERENCE = 1e-9
+MIN_SEEDS, MAX_SEEDS = 2, 50  # two seeds at least: a paired difference needs a spread
+MIN_TRAIN, MAX_TRAIN = 20, 50_000
+MIN_TEST, MAX_TEST = 10, 10_000
+#: the pool of texts is the same in every run; seed s draws its test split with ``default_rng(SPLIT_SEED_OFFSET + s)``
 SAMPLE_SEED = 0
-SPLIT_SEED = 0
+SPLIT_SEED_OFFSET = 2000
 #: a low-data run with seed s draws its training subset with ``default_rng(SUBSET_SEED_OFFSET + s)``
 SUBSET_SEED_OFFSET = 1000
 #: meaning kept: texts sampled (with this seed) from a data set, each augmenter run with seed 0
 MEANING_TEXTS, MEANING_SEED = 500, 1
+#: logistic regression runs lbfgs this many iterations at a time (well under 0.1 s on 50,000 texts
+#: with one BLAS thread), resuming from where it stopped, until converged or LOGREG_MAX_ITER
+LOGREG_CHUNK, LOGREG_MAX_ITER = 25, 2000
+#: the MLP trains one epoch at a time; it stops when the loss has not improved by MLP_TOL for
+#: MLP_PATIENCE epochs (scikit-learn's own rule) or after MLP_MAX_EPOCHS
+MLP_MAX_EPOCHS, MLP_TOL, MLP_PATIENCE = 300, 1e-4, 10
+
+
+def _whole(value, lo: int, hi: int, what: str) -> int:
+    """``value`` as an int, or :class:`UserError` naming ``what`` and the range lo..hi."""
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and lo <= value <= hi
+    if not ok:
+        raise UserError(f"{what} must be a whole number from {lo:,} to {hi:,} (got {value!r}).")
+    return int(value)
 
 
 @dataclass
@@ -46,10 +100,10 @@ class ExperimentConfig:
     n_train: int = 6000
     n_test: int = 2000
     fractions: tuple = (0.01, 0.05, 0.2, 1.0)
-    seeds: int = 5
+    seeds: int = 10
     conditions: tuple = CONDITIONS
     head: str = "logreg"  # or "mlp"
-    guards: tuple = tuple(sorted(DEFAULT_GUARDS))
+    guards: tuple = tuple(sorted(DEFAULT_GUARDS))  # of the adverb_guarded condition
 
     @classmethod
     def small(cls, **kw) -> ExperimentConfig:
@@ -60,17 +114,17 @@ class ExperimentConfig:
         """This config, or :class:`UserError` naming the field and its allowed range."""
         if self.head not in HEADS:
             raise UserError(f"The classifier head must be 'logreg' or 'mlp' (got {self.head!r}).")
-        if not self.fractions or any(not 0 < f <= 1 for f in self.fractions):
-            raise UserError("Training fractions must be in (0, 1].")
-        if not 1 <= self.seeds <= MAX_SEEDS:
-            raise UserError(f"Seeds must be a whole number from 1 to {MAX_SEEDS} (got {self.seeds}).")
-        if self.n_train < MIN_TRAIN:
-            raise UserError(f"Train texts must be at least {MIN_TRAIN} (got {self.n_train}).")
-        if self.n_test < MIN_TEST:
-            raise UserError(f"Test texts must be at least {MIN_TEST} (got {self.n_test}).")
+        fr = tuple(self.fractions) if isinstance(self.fractions, (tuple, list)) else ()
+        if not fr or any(isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f <= 1 for f in fr):
+            raise UserError(f"Training fractions must be numbers in (0, 1] (got {self.fractions!r}).")
+        _whole(self.seeds, MIN_SEEDS, MAX_SEEDS, "Seeds")
+        _whole(self.n_train, MIN_TRAIN, MAX_TRAIN, "Train texts")
+        _whole(self.n_test, MIN_TEST, MAX_TEST, "Test texts")
         unknown = set(self.conditions) - set(CONDITIONS)
         if unknown:
             raise UserError(f"Unknown condition(s): {', '.join(sorted(unknown))}; conditions are {', '.join(CONDITIONS)}.")
+        if "none" not in self.conditions:
+            raise UserError("The conditions must include 'none' (the baseline every gain is paired with).")
         augment.check_guards(self.guards)
         return self
 
@@ -87,13 +141,14 @@ class Coverage:
     kept_by_guard: dict  # guard -> count
 
 
-def coverage(docs: Sequence, guards=DEFAULT_GUARDS) -> Coverage:
+def coverage(docs: Sequence, guards=DEFAULT_GUARDS, cancel: CancelToken | None = None) -> Coverage:
     """Adverb coverage of tagged texts (spaCy docs)."""
     adv = augment.AdverbDeletion(guards)
     n_adv, n_del, with_adv = 0, 0, 0
     top: Counter = Counter()
     kept: Counter = Counter()
     for d in docs:
+        check_cancel(cancel)
         n_adv += sum(t.pos_ == "ADV" for t in d)
         _, edits = adv.plan(d)
         dels = [e for e in edits if e.op == "delete" and e.reason == "ADV"]
@@ -105,25 +160,54 @@ def coverage(docs: Sequence, guards=DEFAULT_GUARDS) -> Coverage:
     return Coverage(len(docs), with_adv / n, n_adv / n, n_del / n, top.most_common(15), dict(kept))
 
 
+def paired_difference(values_a: dict, values_b: dict) -> dict:
+    """Mean of ``a[k] - b[k]`` over the keys both have (seeds or texts), its standard error, z = mean/s.e.,
+    and the two-sided p-value of a paired t-test. ``se``, ``z`` and ``p`` are None when fewer than two
+    pairs exist or every difference is the same (no spread: no uncertainty can be claimed)."""
+    keys = sorted(set(values_a) & set(values_b))
+    d = np.array([values_a[k] - values_b[k] for k in keys], dtype=float)
+    out = dict(n=len(keys), diff=float(d.mean()) if len(d) else math.nan, se=None, z=None, p=None)
+    if len(d) >= 2 and float(np.ptp(d)) > SAME_DIFFERENCE:
+        from scipy import stats
+
+        se = float(d.std(ddof=1) / math.sqrt(len(d)))
+        z = out["diff"] / se
+        out.update(se=se, z=z, p=float(2 * stats.t.sf(abs(z), len(d) - 1)))
+    return out
+
+
+def by_seed(rows: Sequence[dict], condition: str, fraction: float, metric: str = "accuracy") -> dict[int, float]:
+    """{seed: metric} of one condition at one training fraction (rows of :class:`ExperimentResult` or results.json)."""
+    return {r["seed"]: r[metric] for r in rows if r["condition"] == condition and r["fraction"] == fraction}
+
+
+def gain_by_seed(rows: Sequence[dict], condition: str, fraction: float, baseline: str = "none") -> dict[int, float]:
+    """{seed: accuracy(condition) - accuracy(baseline)} at one fraction, paired by seed."""
+    a, b = by_seed(rows, condition, fraction), by_seed(rows, baseline, fraction)
+    return {s: a[s] - b[s] for s in a if s in b}
+
+
 def _mean_std(values: list[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for a single value)."""
-    a = np.array(values)
-    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
+    """Mean and sample standard deviation (nan for a single value: no spread can be measured)."""
+    a = np.array(values, dtype=float)
+    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else math.nan
 
 
 @dataclass
 class ExperimentResult:
     config: ExperimentConfig
     rows: list = field(default_factory=list)  # one dict per (condition, fraction, seed)
-    augmented_share: dict = field(default_factory=dict)  # condition -> share of training texts with a copy
-    coverage: Coverage | None = None
+    augmented_share: dict = field(default_factory=dict)  # condition -> share of pool texts with a copy
+    coverage: Coverage | None = None  # of the paper's adverb deletion (no guards)
+    coverage_guarded: Coverage | None = None
     seconds: dict = field(default_factory=dict)
     classes: list = field(default_factory=list)
+    notices: list = field(default_factory=list)
 
     def table(self) -> list[dict]:
-        """Mean ± std of accuracy and macro-F1 per condition and fraction, with the gain over 'none'."""
+        """Per condition and fraction: mean ± std of accuracy and macro-F1 over seeds, the s.e. of the
+        mean, and the gain over 'none' paired by seed (``gain``, ``gain_se``, ``gain_p``)."""
         out = []
-        base = {}
         for frac in self.config.fractions:
             for cond in self.config.conditions:
                 rs = [r for r in self.rows if r["condition"] == cond and r["fraction"] == frac]
@@ -131,13 +215,13 @@ class ExperimentResult:
                     continue
                 acc, acc_std = _mean_std([r["accuracy"] for r in rs])
                 f1, f1_std = _mean_std([r["macro_f1"] for r in rs])
-                row = dict(condition=cond, fraction=frac, n=len(rs), accuracy=acc, accuracy_std=acc_std,
-                           macro_f1=f1, macro_f1_std=f1_std, n_train=int(np.mean([r["n_train"] for r in rs])))
-                if cond == "none":
-                    base[frac] = row["accuracy"]
-                out.append(row)
-        for row in out:
-            row["gain"] = row["accuracy"] - base.get(row["fraction"], np.nan)
+                g = paired_difference(by_seed(self.rows, cond, frac), by_seed(self.rows, "none", frac))
+                out.append(dict(condition=cond, fraction=frac, n=len(rs), accuracy=acc, accuracy_std=acc_std,
+                                se=acc_std / math.sqrt(len(rs)), macro_f1=f1, macro_f1_std=f1_std,
+                                n_train=int(np.mean([r["n_train"] for r in rs])),
+                                n_augmented=float(np.mean([r["n_augmented"] for r in rs])),
+                                gain=0.0 if cond == "none" else g["diff"], gain_se=None if cond == "none" else g["se"],
+                                gain_p=None if cond == "none" else g["p"]))
         return out
 
     def to_json(self) -> dict:
@@ -156,14 +240,43 @@ def accuracy_curves(table: Sequence[dict], conditions: Sequence[str]) -> dict[st
     return out
 
 
-def _head(kind: str, seed: int):
-    if kind == "mlp":
-        from sklearn.neural_network import MLPClassifier
-
-        return MLPClassifier(hidden_layer_sizes=(128,), max_iter=300, early_stopping=False, random_state=seed)
+def _fit_logreg(X, y, cancel: CancelToken | None):
+    """Logistic regression (C = 1), lbfgs in chunks of LOGREG_CHUNK iterations, warm-started."""
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(max_iter=2000, C=1.0)
+    clf = LogisticRegression(max_iter=LOGREG_CHUNK, C=1.0, warm_start=True)
+    done = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        while True:
+            check_cancel(cancel)
+            clf.fit(X, y)
+            its = int(np.max(clf.n_iter_))
+            done += its
+            if its < LOGREG_CHUNK or done >= LOGREG_MAX_ITER:
+                return clf
+
+
+def _fit_mlp(X, y, seed: int, cancel: CancelToken | None):
+    """A 128-unit MLP (adam), one epoch per call, stopped like scikit-learn's own ``fit``."""
+    from sklearn.neural_network import MLPClassifier
+
+    clf = MLPClassifier(hidden_layer_sizes=(128,), random_state=seed)
+    classes, best, stale = np.unique(y), math.inf, 0
+    for _ in range(MLP_MAX_EPOCHS):
+        check_cancel(cancel)
+        clf.partial_fit(X, y, classes=classes)
+        stale = stale + 1 if clf.loss_ > best - MLP_TOL else 0
+        best = min(best, clf.loss_)
+        if stale >= MLP_PATIENCE:
+            break
+    return clf
+
+
+def fit_head(kind: str, X, y, seed: int = 0, cancel: CancelToken | None = None):
+    """A fitted classifier head (``logreg`` or ``mlp``) that checks ``cancel`` between short chunks of work."""
+    return _fit_mlp(X, y, seed, cancel) if kind == "mlp" else _fit_logreg(X, y, cancel)
 
 
 def _stratified(y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -178,40 +291,54 @@ def _stratified(y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
 
 
 @dataclass
-class _Split:
-    """The fixed train/test split of one run (the same for every seed and condition)."""
+class _Pool:
+    """The fixed sample every seed splits its own way, with each text's augmented copies."""
 
-    train_texts: list[str]
-    test_texts: list[str]
-    y_train: np.ndarray
-    y_test: np.ndarray
+    texts: list[str]
+    y: np.ndarray
     classes: list[str]
+    n_test: int
+    copies: dict = field(default_factory=dict)  # condition -> [copy or None] per pool text
 
 
-def _split(data: Dataset, cfg: ExperimentConfig) -> _Split:
+def _pool(data: Dataset, cfg: ExperimentConfig, res: ExperimentResult) -> _Pool:
     sub = data.sample(cfg.n_train + cfg.n_test, seed=SAMPLE_SEED)
-    y_all = sub.y
-    test_idx = _stratified(y_all, cfg.n_test, np.random.default_rng(SPLIT_SEED))
-    train_idx = np.setdiff1d(np.arange(len(sub)), test_idx)
-    return _Split([sub.texts[i] for i in train_idx], [sub.texts[i] for i in test_idx], y_all[train_idx], y_all[test_idx],
-                  list(sub.classes))
+    if len(sub) - cfg.n_test < MIN_TRAIN:
+        raise UserError(f"Test texts must leave at least {MIN_TRAIN} training texts: '{data.name}' has {len(sub):,} texts "
+                        f"(got {cfg.n_test:,} test texts).")
+    if len(sub) < cfg.n_train + cfg.n_test:
+        res.notices.append(f"'{data.name}' has {len(sub):,} texts: training on {len(sub) - cfg.n_test:,} "
+                           f"(asked for {cfg.n_train:,}) and testing on {cfg.n_test:,}.")
+    return _Pool(list(sub.texts), sub.y, list(sub.classes), cfg.n_test)
 
 
-def _copies(docs: list, cfg: ExperimentConfig, res: ExperimentResult, cancel: CancelToken | None) -> dict[str, list[str | None]]:
-    """Per augmenting condition, the one augmented copy of each training text (None: no copy)."""
+def _seed_split(pool: _Pool, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seed ``seed``'s (train indices, test indices) of the pool."""
+    test = _stratified(pool.y, pool.n_test, np.random.default_rng(SPLIT_SEED_OFFSET + seed))
+    return np.setdiff1d(np.arange(len(pool.texts)), test), test
+
+
+def _copies(docs: list, cfg: ExperimentConfig, pool: _Pool, res: ExperimentResult, cancel: CancelToken | None) -> None:
+    """Per condition, the one augmented copy of each pool text (None: no copy), and the share copied."""
     augs = augment.all_augmenters(frozenset(cfg.guards))
-    copies: dict[str, list[str | None]] = {}
+    needed = {COPY_SOURCE[c][0] for c in cfg.conditions if c != "none"} - {"self"}
+    if any(COPY_SOURCE[c][1] for c in cfg.conditions if c != "none"):
+        needed.add("adverb")
+    made: dict[str, list] = {}
+    for name in sorted(needed):
+        out = []
+        for d in docs:
+            check_cancel(cancel)
+            a = augs[name](d, seed=0)
+            out.append(a.text if a.changed and a.text.strip() else None)
+        made[name] = out
     for cond in cfg.conditions:
         if cond == "none":
             continue
-        out = []
-        for d in docs:
-            a = augs[cond](d, seed=0)
-            out.append(a.text if a.changed and a.text.strip() else None)
-        copies[cond] = out
-        res.augmented_share[cond] = float(np.mean([c is not None for c in out])) if out else 0.0
-        check_cancel(cancel)
-    return copies
+        source, matched = COPY_SOURCE[cond]
+        base = pool.texts if source == "self" else made[source]
+        pool.copies[cond] = [c if not matched or made["adverb"][i] is not None else None for i, c in enumerate(base)]
+        res.augmented_share[cond] = float(np.mean([c is not None for c in pool.copies[cond]])) if base else 0.0
 
 
 def cached_embedder(dataset: str):
@@ -226,26 +353,32 @@ def cached_embedder(dataset: str):
     return embed
 
 
-def _fit(cfg: ExperimentConfig, split: _Split, X_train, X_test, vec: dict, copies: dict, frac: float, seed: int, cond: str) -> dict:
-    """Train one head (condition, training fraction, seed) and score it on the test split."""
+def _fit(cfg: ExperimentConfig, pool: _Pool, X, vec: dict, split, frac: float, seed: int, cond: str,
+         cancel: CancelToken | None) -> dict:
+    """Train one head (condition, training fraction, seed) and score it on the seed's test split."""
     from sklearn.metrics import accuracy_score, f1_score
 
-    y_train = split.y_train
+    train, test = split
     if frac < 1:
-        idx = _stratified(y_train, max(2, int(round(frac * len(y_train)))), np.random.default_rng(SUBSET_SEED_OFFSET + seed))
+        sub = _stratified(pool.y[train], max(2, int(round(frac * len(train)))), np.random.default_rng(SUBSET_SEED_OFFSET + seed))
+        idx = train[sub]
     else:
-        idx = np.arange(len(y_train))
-    X, y = X_train[idx], y_train[idx]
-    n_aug = 0
-    if cond != "none":
-        extra = [(vec[copies[cond][i]], y_train[i]) for i in idx if copies[cond][i] is not None]
-        n_aug = len(extra)
-        if extra:
-            X = np.concatenate([X, np.stack([e for e, _ in extra])])
-            y = np.concatenate([y, np.array([label for _, label in extra])])
-    pred = _head(cfg.head, seed).fit(X, y).predict(X_test)
-    return dict(condition=cond, fraction=frac, seed=seed, n_train=int(len(idx)), n_augmented=n_aug,
-                accuracy=float(accuracy_score(split.y_test, pred)), macro_f1=float(f1_score(split.y_test, pred, average="macro")))
+        idx = train
+    Xt, yt = X[idx], pool.y[idx]
+    extra = [] if cond == "none" else [i for i in idx if pool.copies[cond][i] is not None]
+    if extra:
+        Xt = np.concatenate([Xt, np.stack([vec[pool.copies[cond][i]] for i in extra])])
+        yt = np.concatenate([yt, pool.y[extra]])
+    pred = fit_head(cfg.head, Xt, yt, seed, cancel).predict(X[test])
+    return dict(condition=cond, fraction=frac, seed=seed, n_train=int(len(idx)), n_augmented=len(extra),
+                accuracy=float(accuracy_score(pool.y[test], pred)), macro_f1=float(f1_score(pool.y[test], pred, average="macro")))
+
+
+def _embed_all(pool: _Pool, embed, progress: Progress, cancel: CancelToken | None) -> tuple[np.ndarray, dict]:
+    everything = list(dict.fromkeys(pool.texts + [c for v in pool.copies.values() for c in v if c is not None]))
+    vecs = embed(everything, progress=lambda d, t, n="": progress(1 + d / max(t, 1), 3, f"embedding {d:,}/{t:,}"), cancel=cancel)
+    vec = dict(zip(everything, vecs))
+    return np.stack([vec[t] for t in pool.texts]), vec
 
 
 def run_experiment(
@@ -253,56 +386,78 @@ def run_experiment(
     progress: Progress = no_progress, cancel: CancelToken | None = None,
 ) -> ExperimentResult:
     """The augmentation experiment; ``data``/``embed``/``tagger`` can be injected (tests)."""
+    from threadpoolctl import threadpool_limits
+
     cfg = (cfg or ExperimentConfig()).validate()
     t0 = time.time()
     res = ExperimentResult(cfg)
     data = data if data is not None else load(cfg.dataset)
-    split = _split(data, cfg)
-    res.classes = split.classes
+    pool = _pool(data, cfg, res)
+    res.classes = pool.classes
 
     # 1. tag and augment (one fixed copy per text and condition)
-    progress(0, 4, "tagging")
     if tagger is None:
         from deletionlab.adverbs.tagger import Tagger
 
         tagger = Tagger()
-    docs = list(tagger.iter(split.train_texts)) if hasattr(tagger, "iter") else tagger(split.train_texts)
-    check_cancel(cancel)
-    res.coverage = coverage(docs, frozenset(cfg.guards))
-    copies = _copies(docs, cfg, res, cancel)
+    n = len(pool.texts)
+
+    def tagged(done, total, note=""):
+        progress(done / max(n, 1), 3, f"tagging {done:,}/{n:,}")
+
+    docs = list(tagger.iter(pool.texts, cancel=cancel, progress=tagged, total=n))
+    res.coverage = coverage(docs, frozenset(), cancel)
+    res.coverage_guarded = coverage(docs, frozenset(cfg.guards), cancel)
+    _copies(docs, cfg, pool, res, cancel)
     res.seconds["tag+augment"] = time.time() - t0
 
     # 2. embeddings (cached on disk per data set)
     t1 = time.time()
-    embed = embed if embed is not None else cached_embedder(data.name)
-    everything = split.train_texts + split.test_texts + [c for v in copies.values() for c in v if c is not None]
-    vecs = embed(everything, progress=lambda d, t, n="": progress(1, 4, f"embedding {d}/{t}"), cancel=cancel)
-    vec = dict(zip(everything, vecs))
-    X_train = np.stack([vec[t] for t in split.train_texts])
-    X_test = np.stack([vec[t] for t in split.test_texts])
+    X, vec = _embed_all(pool, embed if embed is not None else cached_embedder(data.name), progress, cancel)
     res.seconds["embed"] = time.time() - t1
 
-    # 3. fit heads
+    # 3. fit heads: every condition of a seed on the same originals and the same test split
     t2 = time.time()
-    jobs = [(f, s, c) for f in cfg.fractions for s in range(cfg.seeds) for c in cfg.conditions]
-    for k, (frac, seed, cond) in enumerate(jobs):
-        check_cancel(cancel)
-        res.rows.append(_fit(cfg, split, X_train, X_test, vec, copies, frac, seed, cond))
-        progress(2 + (k + 1) / len(jobs), 4, f"fit {k + 1}/{len(jobs)}: {cond} at {frac:.0%}")
+    jobs = [(s, f, c) for s in range(cfg.seeds) for f in cfg.fractions for c in cfg.conditions]
+    splits = {s: _seed_split(pool, s) for s in range(cfg.seeds)}
+    with threadpool_limits(limits=1):  # small problems: one BLAS thread is faster and never oversubscribes
+        for k, (seed, frac, cond) in enumerate(jobs):
+            res.rows.append(_fit(cfg, pool, X, vec, splits[seed], frac, seed, cond, cancel))
+            progress(2 + (k + 1) / len(jobs), 3, f"fit {k + 1}/{len(jobs)}: {cond} at {frac:.0%}, seed {seed}")
     res.seconds["fit"] = time.time() - t2
     res.seconds["total"] = time.time() - t0
-    progress(4, 4, "done")
     return res
 
 
+def _cosines(pairs: list[tuple[str, str]], embed) -> np.ndarray:
+    a, b = embed([p[0] for p in pairs]), embed([p[1] for p in pairs])
+    return (np.asarray(a) * np.asarray(b)).sum(1)
+
+
 def meaning_kept(data: Dataset, guards=DEFAULT_GUARDS, *, tagger, embed, n: int = MEANING_TEXTS,
-                 seed: int = MEANING_SEED) -> dict[str, float]:
-    """Mean cosine between a text and its augmented copy, per augmenter, over a stratified sample of
-    ``n`` texts (texts an augmenter leaves unchanged are left out of its mean)."""
-    docs = list(tagger.iter(data.sample(n, seed=seed).texts))
-    sims = {}
+                 seed: int = MEANING_SEED, cancel: CancelToken | None = None) -> dict:
+    """How close each augmenter's copy stays to its text (MiniLM cosine), over a stratified sample of
+    ``n`` texts, each augmenter run with seed 0 (texts an augmenter leaves unchanged are left out).
+
+    Returns ``{"augmenters": {name: {n, mean, se}}, "adverb_vs": {name: paired difference}}``: the
+    second compares, text by text, the paper's adverb deletion with every other augmenter on the
+    texts both changed (:func:`paired_difference`, positive = adverb deletion keeps more)."""
+    docs = list(tagger.iter(data.sample(n, seed=seed).texts, cancel=cancel))
+    per_text: dict[str, dict[int, float]] = {}
     for key, aug in augment.all_augmenters(guards).items():
-        pairs = [(d.text, a.text) for d in docs if (a := aug(d, seed=0)).changed]
+        pairs, ids = [], []
+        for i, d in enumerate(docs):
+            check_cancel(cancel)
+            if (a := aug(d, seed=0)).changed:
+                pairs.append((d.text, a.text))
+                ids.append(i)
         if pairs:
-            sims[key] = float(np.mean((embed([p[0] for p in pairs]) * embed([p[1] for p in pairs])).sum(1)))
-    return sims
+            per_text[key] = dict(zip(ids, (float(c) for c in _cosines(pairs, embed))))
+    out: dict = {"augmenters": {}, "adverb_vs": {}}
+    for key, vals in per_text.items():
+        v = np.array(list(vals.values()))
+        se = float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else None
+        out["augmenters"][key] = dict(n=len(v), mean=float(v.mean()), se=se)
+        if key != "adverb" and "adverb" in per_text:
+            out["adverb_vs"][key] = paired_difference(per_text["adverb"], vals)
+    return out

@@ -15,7 +15,8 @@ from deletionlab.adverbs.data import Dataset
 from deletionlab.adverbs.experiment import Coverage, coverage
 from deletionlab.core.jobs import CancelToken, Progress, UserError, check_cancel, no_progress
 
-MAX_CHARS = 20_000  # longer pastes are refused with this limit in the message
+MAX_CHARS = 20_000  # longer pastes are refused with this limit in the message (tagging one takes ~0.5 s)
+MAX_SEED = 2**32 - 1  # the augmenters' seed: any whole number in 0..MAX_SEED
 #: the data-set panel's range of texts to tag (a few seconds per thousand on 2 cores)
 MIN_COVERAGE_TEXTS, MAX_COVERAGE_TEXTS = 1, 50_000
 N_EXAMPLES = 5  # examples the data-set panel shows ...
@@ -80,8 +81,8 @@ def validate(s: Settings) -> Settings:
     """The settings with the text checked and the guards a frozenset; :class:`UserError` naming the field."""
     check_text(s.text)
     guards = augment.check_guards(s.guards)
-    if isinstance(s.seed, bool) or not isinstance(s.seed, (int, np.integer)):
-        raise UserError(f"The seed must be a whole number (got {s.seed!r}).")
+    if isinstance(s.seed, bool) or not isinstance(s.seed, (int, np.integer)) or not 0 <= s.seed <= MAX_SEED:
+        raise UserError(f"The seed must be a whole number from 0 to {MAX_SEED:,} (got {s.seed!r}).")
     return Settings(str(s.text), guards, int(s.seed))
 
 
@@ -124,6 +125,7 @@ def explore(s: Settings, *, tagger=None, embed=None, progress: Progress = no_pro
 
         tagger = Tagger()
     progress(0, 3, "tagging")
+    check_cancel(cancel)
     doc = tagger(s.text)
     check_cancel(cancel)
     augs = [augment.AdverbDeletion(s.guards, tagger), augment.RandomDeletion(guards=s.guards, tagger=tagger),
@@ -139,7 +141,7 @@ def explore(s: Settings, *, tagger=None, embed=None, progress: Progress = no_pro
     sims = _similarities(s.text, results, embed)
     progress(2, 3, "similarity")
     methods = [_method(r, sim) for r, sim in zip(results, sims)]
-    notices = []
+    notices = list(dict.fromkeys(f"{r.method}: {r.notice}" for r in results if r.notice))
     if not any(t.pos == "ADV" for t in tokens):
         notices.append("No adverbs in this text: adverb deletion leaves it unchanged (the paper adds no copy for such texts).")
     elif not results[0].changed:
@@ -173,14 +175,17 @@ def summarize_dataset(data: Dataset, n: int, guards: Iterable[str] = DEFAULT_GUA
 
         tagger = Tagger()
     ds = data.sample(n, seed=0)
-    progress(0, 2, "tagging")
-    docs = list(tagger.iter(ds.texts))
-    check_cancel(cancel)
+
+    def tagged(done, total, note=""):
+        progress(done / max(len(ds), 1), 2, f"tagging {done:,}/{len(ds):,}")
+
+    docs = list(tagger.iter(ds.texts, cancel=cancel, progress=tagged, total=len(ds)))
     progress(1, 2, "counting")
-    cov = coverage(docs, guards)
+    cov = coverage(docs, guards, cancel)
     adv = augment.AdverbDeletion(guards)
     examples = []
     for d in docs:
+        check_cancel(cancel)
         a = adv(d)
         if a.changed and len(d.text) < MAX_EXAMPLE_CHARS:
             examples.append((d.text, a.text))

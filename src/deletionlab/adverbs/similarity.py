@@ -10,6 +10,7 @@ with), so a dot product is the cosine. Embeddings are computed in batches and ca
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -21,6 +22,9 @@ from deletionlab.core.assets import MissingAsset, data_dir
 from deletionlab.core.jobs import CancelToken, Progress, check_cancel, no_progress
 
 MAX_TOKENS = 256  # the model's maximum sequence length
+#: padded tokens per forward pass: ~0.1-0.2 s on an idle 2-core machine, so the cancel token is
+#: checked about that often (a batch of 64 long BBC paragraphs took 18 s on a busy one)
+TOKEN_BUDGET = 1024
 
 
 def model_path() -> Path:
@@ -40,7 +44,7 @@ class Embedder:
 
     dim = 384
 
-    def __init__(self, batch_size: int = 64, cache_size: int = 100_000):
+    def __init__(self, batch_size: int = 64, cache_size: int = 100_000, token_budget: int = TOKEN_BUDGET):
         import torch
         from transformers import AutoModel, AutoTokenizer
 
@@ -48,6 +52,7 @@ class Embedder:
         self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         self.model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
         self.batch_size = batch_size
+        self.token_budget = token_budget
         self.cache_size = cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
@@ -63,20 +68,36 @@ class Embedder:
             emb = torch.nn.functional.normalize(emb, dim=1)
         return emb.numpy().astype(np.float32)
 
+    def batches(self, texts: list[str]) -> list[list[str]]:
+        """``texts`` sorted by length and grouped so that no batch pads to more than ``token_budget``
+        tokens (or holds more than ``batch_size`` texts); a text longer than the budget goes alone."""
+        lengths = [min(MAX_TOKENS, len(ids)) for ids in self.tokenizer(texts, add_special_tokens=True)["input_ids"]] if texts else []
+        order = sorted(range(len(texts)), key=lambda i: lengths[i])
+        out, group, longest = [], [], 0
+        for i in order:
+            if group and (len(group) >= self.batch_size or max(longest, lengths[i]) * (len(group) + 1) > self.token_budget):
+                out.append(group)
+                group, longest = [], 0
+            group.append(texts[i])
+            longest = max(longest, lengths[i])
+        if group:
+            out.append(group)
+        return out
+
     def __call__(self, texts: Sequence[str], progress: Progress = no_progress, cancel: CancelToken | None = None) -> np.ndarray:
         texts = list(texts)
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        # sort by length so batches pad little
-        missing.sort(key=len)
-        for start in range(0, len(missing), self.batch_size):
+        done = 0
+        for chunk in self.batches(missing):
             check_cancel(cancel)
-            chunk = missing[start : start + self.batch_size]
             vecs = self._encode(chunk)
             with self._lock:
                 for t, v in zip(chunk, vecs):
                     self._cache[t] = v
-            progress(min(start + self.batch_size, len(missing)), len(missing), "embedding")
+            done += len(chunk)
+            progress(done, len(missing), "embedding")
+        check_cancel(cancel)
         with self._lock:
             out = np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
             while len(self._cache) > self.cache_size:
@@ -103,17 +124,34 @@ def embedder() -> Embedder:
 
 
 class DiskCache:
-    """Embeddings of many texts kept in ``<cache>/adverbs/<name>.npz`` (keyed by a hash of each text)."""
+    """Embeddings of many texts kept in ``<cache>/adverbs/<name>.npz`` (keyed by a hash of each text).
+
+    New embeddings are written every ``SAVE_EVERY`` texts, so a long run that is cancelled or
+    killed resumes where it stopped; a save merges what another process wrote meanwhile."""
+
+    SAVE_EVERY = 2000
 
     def __init__(self, name: str, root: Path | None = None):
         self.path = (root or data_dir() / "adverbs") / f"{name}.npz"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.keys: dict[str, int] = {}
         self.vecs = np.zeros((0, Embedder.dim), np.float32)
-        if self.path.exists():
+        self._merge_from_disk()
+
+    def _merge_from_disk(self) -> None:
+        """Add the entries of the file on disk that this cache does not hold yet."""
+        if not self.path.exists():
+            return
+        try:
             with np.load(self.path) as z:
-                self.vecs = z["vecs"]
-                self.keys = {k: i for i, k in enumerate(z["keys"].tolist())}
+                vecs, keys = z["vecs"], z["keys"].tolist()
+        except (OSError, ValueError, KeyError):  # a half-written or foreign file: start afresh
+            return
+        new = [i for i, k in enumerate(keys) if k not in self.keys]
+        if new:
+            base = len(self.vecs)
+            self.vecs = np.concatenate([self.vecs, vecs[new]])
+            self.keys.update({keys[i]: base + j for j, i in enumerate(new)})
 
     @staticmethod
     def key(text: str) -> str:
@@ -122,16 +160,18 @@ class DiskCache:
     def get(self, texts: Sequence[str], emb: Embedder, progress: Progress = no_progress, cancel: CancelToken | None = None) -> np.ndarray:
         keys = [self.key(t) for t in texts]
         todo = list(dict.fromkeys(t for t, k in zip(texts, keys) if k not in self.keys))
-        if todo:
-            new = emb(todo, progress=progress, cancel=cancel)
+        for start in range(0, len(todo), self.SAVE_EVERY):
+            chunk = todo[start:start + self.SAVE_EVERY]
+            new = emb(chunk, progress=lambda d, t, n="", s=start: progress(s + d, len(todo), n), cancel=cancel)
             base = len(self.vecs)
             self.vecs = np.concatenate([self.vecs, new])
-            for i, t in enumerate(todo):
+            for i, t in enumerate(chunk):
                 self.keys[self.key(t)] = base + i
             self.save()
         return self.vecs[[self.keys[k] for k in keys]] if keys else np.zeros((0, Embedder.dim), np.float32)
 
     def save(self) -> None:
-        tmp = self.path.with_suffix(".tmp.npz")
+        self._merge_from_disk()
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp.npz")
         np.savez(tmp, vecs=self.vecs, keys=np.array(list(self.keys), dtype="U20"))
         tmp.replace(self.path)

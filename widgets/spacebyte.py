@@ -207,6 +207,8 @@ class SpaceByteExplorer(StudyRoot):
             self.start()
             self.compute_flops()
             self.draw_tournament()
+            if self.models:
+                self.start_loss()
 
     # -- patches --------------------------------------------------------------------------------------
     def _patch_tab(self, text: str, sync: bool) -> W.Widget:
@@ -258,7 +260,8 @@ class SpaceByteExplorer(StudyRoot):
         self.f_p = W.IntSlider(value=d["patch"], min=1, max=16, description="P", continuous_update=False)
         self.f_vocab = W.Text("50257", description="subword V", layout=W.Layout(width="200px"))
         self.f_bpt = W.Text("4.0", description="bytes/token", layout=W.Layout(width="200px"))
-        self.flops_job = JobBar(sync=True, idle_text="")
+        self.flops_job = JobBar(sync=True, idle_text="")  # only its error line is used: the formula is instant
+        self.flops_job.progress.layout.display = self.flops_job.cancel_button.layout.display = "none"
         self.flops_plot = LinePlot("inference FLOPs per byte, by part", "", "FLOPs per byte", width=7.5, height=3.4)
         self.flops_plot.add_class("dl-flops-plot")
         self.flops_view = W.HTML("")
@@ -293,6 +296,7 @@ class SpaceByteExplorer(StudyRoot):
         self.t_plot = LinePlot("bits per byte vs training FLOPs (committed tournament)", "training FLOPs", "bits per byte (validation)",
                                width=6.4, height=3.8)
         self.t_plot.add_class("dl-tournament-plot")
+        self.t_plot.layout.display = "none"  # shown once drawn (no empty image)
         self.t_order = W.HTML("")
         self.r_archs = {a: W.Checkbox(value=a in r["archs"], description=ARCHS[a], indent=False, layout=W.Layout(width="230px"))
                         for a in ARCHS}
@@ -302,6 +306,7 @@ class SpaceByteExplorer(StudyRoot):
         self.r_button.add_class("dl-retrain")
         self.train_job = JobBar(sync=sync)
         self.r_plot = LinePlot("your retraining: bits per byte by architecture", "", "bits per byte", width=6.0, height=3.2)
+        self.r_plot.layout.display = "none"
         self.r_view = W.HTML("")
         self.t_corpus.observe(lambda _: self.draw_tournament(), "value")
         self.r_button.on_click(lambda _: self.start_retrain())
@@ -319,6 +324,7 @@ class SpaceByteExplorer(StudyRoot):
             self.t_order.value = "<i>No committed results for this corpus: run scripts/spacebyte_experiment.py.</i>"
             return
         self.t_plot.draw(tournament_series(res, self.t_corpus.value), xscale="log", legend_loc="upper right")
+        self.t_plot.layout.display = None
         self.t_order.value = "<div style='max-width:420px'><b>Best first</b> (bits per byte, mean ± s.e. over seeds)" + ordering_html(
             {**res, "frontier_mean": {self.t_corpus.value: res["frontier_mean"][self.t_corpus.value]}}) + "</div>"
 
@@ -346,6 +352,7 @@ class SpaceByteExplorer(StudyRoot):
         errs = [means[a]["se"] or 0.0 for a in archs]
         self.r_plot.draw([], bars={"categories": [ARCHS[a].replace(" Transformer", "\nTransformer") for a in archs],
                                    "groups": {f"{float(budget):.0e} FLOPs": (vals, errs)}}, ylim=(0, max(vals) * 1.15))
+        self.r_plot.layout.display = None
         self.r_view.value = "<div style='max-width:380px'>" + ordering_html(res) + "</div>"
 
     # -- loss map -------------------------------------------------------------------------------------
@@ -380,7 +387,7 @@ class SpaceByteExplorer(StudyRoot):
         self.c_prompt = W.Textarea(value="The government said that", rows=2, layout=W.Layout(width="100%"))
         self.c_arch = W.Dropdown(options=[(ARCHS[a], a) for a in self.models], description="model")
         self.c_bytes = W.Text("120", description="bytes", layout=W.Layout(width="160px"))
-        self.c_temp = W.Text("0.7", description="temperature", layout=W.Layout(width="180px"))
+        self.c_temp = W.Text("0.7", description="temperature", layout=W.Layout(width="180px"), style={"description_width": "initial"})
         self.c_seed = W.BoundedIntText(value=0, min=0, max=10**6, description="seed", layout=W.Layout(width="160px"))
         self.c_button = W.Button(description="Write", icon="pencil")
         self.c_button.add_class("dl-write")

@@ -6,7 +6,8 @@ attacker runs LiRA against every release, aimed at the *deleted* records.
 t = 1..T asks the requester which records delete, lets the learner answer and publish release t.
 Independently, it trains the attacker's shadow models with each learner's own procedure
 (batched; on random halves of all records, each shadow republishing T + 1 times without
-deletions) and runs the attacks of :func:`.attack.attack_learner` on every release.
+deletions) and runs the attacks of :func:`.attack.attack_learner` on every release. For Noisy-GD
+it also computes the certified ε after every request (:func:`.accounting.certificate`).
 
 :func:`validate` is the one place a configuration is checked (the widget calls it before it
 starts a job, :func:`explore` again before it computes); :mod:`.experiment` runs
@@ -34,12 +35,13 @@ from deletionlab.unlearning import (
     MAX_SHADOWS,
     MIN_SHADOWS,
 )
-from deletionlab.unlearning.attack import LearnerRun, attack_learner
+from deletionlab.unlearning.accounting import certificate
+from deletionlab.unlearning.attack import LearnerRun, ShadowStats, attack_learner
 from deletionlab.unlearning.data import Dataset, load
-from deletionlab.unlearning.learners import LEARNERS, Hyper, make
+from deletionlab.unlearning.learners import LEARNERS, Hyper, check_count, make
 from deletionlab.unlearning.mlp import make_task
-from deletionlab.unlearning.models import Task, balanced_masks
-from deletionlab.unlearning.requesters import REQUESTERS
+from deletionlab.unlearning.models import Task, balanced_masks, fit_exact
+from deletionlab.unlearning.requesters import REQUESTERS, Pairs, link_pairs, max_pairs
 
 # Seeds. Everything random in a run derives from ``Config.seed`` through these fixed offsets, so
 # that the member split, the shadow models' halves, the requests and each learner's noise are
@@ -50,10 +52,8 @@ SHADOW_SEED_OFFSET = 1
 REQUEST_SEED_OFFSET = 7
 #: learner number i draws its noise from ``seed + LEARNER_SEED_STRIDE * i``
 LEARNER_SEED_STRIDE = 10
-
-
-def _is_count(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+#: deletions per release: the real limit is the service's records (checked with the data)
+MAX_DELETIONS = 100_000
 
 
 @dataclass
@@ -80,17 +80,13 @@ def _check_fields(cfg: Config) -> None:
     for key in cfg.learners:
         if key not in LEARNERS:
             raise UserError(f"Unknown learner {key!r}; choose from {', '.join(LEARNERS)}.")
-    if cfg.releases == 0:
-        raise UserError("Zero releases: there is nothing to attack. Ask for at least 1 release after the first.")
-    if not _is_count(cfg.releases) or not 1 <= cfg.releases <= MAX_RELEASES:
-        raise UserError(f"Releases must be a whole number from 1 to {MAX_RELEASES} (each one is trained and attacked); "
-                        f"got {cfg.releases!r}.")
-    if not _is_count(cfg.per_release) or cfg.per_release < 1:
-        raise UserError(f"Each release must answer at least one deletion request (deletions per release: got {cfg.per_release!r}).")
-    if not _is_count(cfg.shadows) or cfg.shadows < MIN_SHADOWS or cfg.shadows % 2 or cfg.shadows > MAX_SHADOWS:
-        raise UserError(f"Use an even number of shadow models between {MIN_SHADOWS} and {MAX_SHADOWS}.")
-    if not _is_count(cfg.seed) or not 0 <= cfg.seed <= MAX_SEED:
-        raise UserError(f"The seed must be a whole number from 0 to {MAX_SEED:,}.")
+    check_count("Releases", cfg.releases, 1, MAX_RELEASES)
+    check_count("Deletions per release", cfg.per_release, 1, MAX_DELETIONS)
+    shadows = check_count("Shadow models", cfg.shadows, MIN_SHADOWS, MAX_SHADOWS)
+    if shadows % 2:
+        raise UserError(f"Shadow models must be an even number from {MIN_SHADOWS} to {MAX_SHADOWS} "
+                        f"(every record is IN for half of them; got {shadows}).")
+    check_count("Seed", cfg.seed, 0, MAX_SEED)
 
 
 def _prepare(cfg: Config) -> tuple[Dataset, Task]:
@@ -100,8 +96,14 @@ def _prepare(cfg: Config) -> tuple[Dataset, Task]:
     cfg.hyper.validate(task)
     n_del = cfg.releases * cfg.per_release
     if n_del >= len(ds.members):
-        raise UserError(f"{cfg.releases} releases × {cfg.per_release} deletions = {n_del} requests, but the service "
-                        f"holds only {len(ds.members)} records. Ask for fewer.")
+        most = (len(ds.members) - 1) // cfg.releases
+        raise UserError(f"Deletions per release must be at most {most} with {cfg.releases} releases: "
+                        f"{cfg.releases} × {cfg.per_release} = {n_del} requests, but the service holds only "
+                        f"{len(ds.members)} records.")
+    if cfg.requester == "linked" and n_del > max_pairs(len(ds.members), len(ds.outsiders)):
+        raise UserError(f"The linked requester pairs every deletion with a target record: releases × deletions per "
+                        f"release must be at most {max_pairs(len(ds.members), len(ds.outsiders))} on {ds.name} "
+                        f"(got {n_del}).")
     return ds, task
 
 
@@ -123,6 +125,8 @@ class Result:
     runs: dict  # key -> LearnerRun
     seconds: float
     notes: list[str] = field(default_factory=list)
+    #: Noisy-GD's certified ε per request (:func:`.accounting.certificate`), None without Noisy-GD
+    certificate: dict | None = None
 
     def timeline(self, attack: str = "single_online", metric: str | float = "auc") -> dict:
         """{learner: (releases, values)} for one attack and metric (``auc`` or a FPR such as 0.01)."""
@@ -150,7 +154,7 @@ def _notes(cfg: Config) -> list[str]:
     return notes
 
 
-def _run_learner(cfg: Config, li: int, key: str, ds: Dataset, task: Task, masks: np.ndarray, step,
+def _run_learner(cfg: Config, li: int, key: str, ds: Dataset, task: Task, masks: np.ndarray, pairs: Pairs, step,
                  cancel: CancelToken | None) -> LearnerRun:
     """Release 0, ``cfg.releases`` answered batches of requests, the shadows, the attacks: one learner."""
     learner = make(key, task, Hyper(**asdict(cfg.hyper)), seed=cfg.seed + LEARNER_SEED_STRIDE * li, outsiders=ds.outsiders)
@@ -160,15 +164,23 @@ def _run_learner(cfg: Config, li: int, key: str, ds: Dataset, task: Task, masks:
     step(1)
     for t in range(1, cfg.releases + 1):
         check_cancel(cancel)
-        ids = REQUESTERS[cfg.requester](task, rel, cfg.per_release, rng)
+        ids = REQUESTERS[cfg.requester](task, rel, cfg.per_release, rng, pairs)
         rel = learner.delete(ids, cancel=cancel)
         step(1, f"{learner.label}: release {t}")
     step(0, f"{learner.label}: {cfg.shadows} shadow models")
     shadow = learner.shadow_releases(masks, cfg.releases + 1, cancel=cancel)
     step(1, f"{learner.label}: attacking")
-    run = attack_learner(task, learner, shadow, masks, ds.outsiders, cancel=cancel)
+    run = attack_learner(task, learner, shadow, masks, ds.outsiders, cancel=cancel, pairs=pairs)
     step(1, f"{learner.label}: done")
     return run
+
+
+def reference_stats(task: Task, masks: np.ndarray, hyper: Hyper, cancel: CancelToken | None = None) -> ShadowStats:
+    """Shadow statistics of exact (retrained) models on the attacker's halves: the linked
+    requester's membership test and how the pairs are chosen (drawn for every requester, so that
+    the linked-target attack under random requests is the paired baseline)."""
+    theta = fit_exact(task, masks, lam=hyper.lam, steps=hyper.exact_steps, cancel=cancel)
+    return ShadowStats.fit(task.confidence(theta), masks)
 
 
 def explore(config: Config | None = None, *, progress: Progress = no_progress,
@@ -179,7 +191,7 @@ def explore(config: Config | None = None, *, progress: Progress = no_progress,
     t0 = time.time()
     ds, task = _prepare(cfg)
     masks = balanced_masks(ds.n, cfg.shadows, np.random.default_rng(cfg.seed + SHADOW_SEED_OFFSET))
-    total = len(cfg.learners) * (cfg.releases + 3)
+    total = len(cfg.learners) * (cfg.releases + 3) + 1
     done = 0
 
     def step(n: int, note: str | None = None) -> None:
@@ -188,5 +200,10 @@ def explore(config: Config | None = None, *, progress: Progress = no_progress,
         if note is not None:
             progress(done, total, note)
 
-    runs = {key: _run_learner(cfg, li, key, ds, task, masks, step, cancel) for li, key in enumerate(cfg.learners)}
-    return Result(asdict(cfg), ds.name, len(ds.members), len(ds.outsiders), runs, time.time() - t0, _notes(cfg))
+    step(0, "linked pairs: reference shadow models")
+    pairs = link_pairs(ds.members, ds.outsiders, cfg.releases * cfg.per_release, reference_stats(task, masks, cfg.hyper, cancel))
+    step(1)
+    runs = {key: _run_learner(cfg, li, key, ds, task, masks, pairs, step, cancel) for li, key in enumerate(cfg.learners)}
+    cert = (certificate(task, cfg.hyper, n=len(ds.members), records=cfg.per_release, requests=cfg.releases)
+            if "noisy_gd" in cfg.learners else None)
+    return Result(asdict(cfg), ds.name, len(ds.members), len(ds.outsiders), runs, time.time() - t0, _notes(cfg), cert)

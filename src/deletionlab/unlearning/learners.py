@@ -30,7 +30,34 @@ import numpy as np
 import torch
 
 from deletionlab.core.jobs import CancelToken, UserError
+from deletionlab.unlearning import CLIP_RANGE, LAMBDA_RANGE, MAX_SHARDS, MAX_SLICES, MAX_STEPS, SIGMA_RANGE
 from deletionlab.unlearning.models import DTYPE, Task, descend, fit_exact
+
+
+def _fmt(v) -> str:
+    """A value as typed, short (a 309-digit number is not a message)."""
+    text = f"{v:g}" if isinstance(v, float) else repr(v)
+    return text if len(text) <= 24 else text[:12] + "…"
+
+
+def check_number(name: str, v, lo: float, hi: float, *, zero: str | None = None, low_open: bool = False,
+                 hint: str = "") -> float:
+    """``v`` as a float in [lo, hi] (or (lo, hi] with ``low_open``; also exactly 0 when ``zero``
+    names what 0 means), else a :class:`UserError` that names the field and the range."""
+    ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and math.isfinite(v)
+    if ok and zero is not None and v == 0:
+        return 0.0
+    if ok and (lo < v if low_open else lo <= v) and v <= hi:
+        return float(v)
+    what = (f"a number above {lo:g} and at most {hi:.3g}" if low_open else f"a number from {lo:g} to {hi:g}")
+    raise UserError(f"{name} must be {zero + ' or ' if zero else ''}{what}{hint} (got {_fmt(v)}).")
+
+
+def check_count(name: str, v, lo: int, hi: int) -> int:
+    """``v`` as a whole number in [lo, hi], else a :class:`UserError` naming the field and the range."""
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and lo <= v <= hi:
+        return int(v)
+    raise UserError(f"{name} must be a whole number from {lo:,} to {hi:,} (got {_fmt(v)}).")
 
 
 @dataclass
@@ -66,22 +93,27 @@ class Hyper:
     exact_steps: int = 300  # Nesterov steps when Newton is not used (large models)
 
     def validate(self, task: Task) -> None:
-        beta = task.smoothness + self.lam
-        if not (self.lam > 0 and math.isfinite(self.lam)):
-            raise UserError("λ must be a positive number (the guarantee needs strong convexity).")
-        if self.sigma < 0 or not math.isfinite(self.sigma):
-            raise UserError("σ cannot be negative.")
-        if self.eta is not None and (self.eta <= 0 or not math.isfinite(self.eta)):
-            raise UserError("The learning rate η must be a positive number.")
-        if self.eta is not None and self.eta > 2.0 / beta:
-            raise UserError(f"Learning rate η = {self.eta:g} is above 2/β = {2 / beta:.3g}; gradient descent "
-                            f"would diverge. Use η ≤ {1 / beta:.3g}.")
-        for name in ("k_learn", "k_unlearn", "shards", "slices"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or v < (1 if name in ("shards", "slices") else 0) or v > 100_000:
-                raise UserError(f"{name} = {v!r} is not a sensible count.")
-        if self.clip is not None and self.clip <= 0:
-            raise UserError("The clipping norm L must be positive.")
+        """Every field against its range (:mod:`deletionlab.unlearning` names them); a
+        :class:`UserError` names the field and the range. η's range depends on the model: β is
+        the smoothness of the regularised loss."""
+        lam = check_number("Regularisation λ", self.lam, *LAMBDA_RANGE)
+        check_number("Noise σ", self.sigma, *SIGMA_RANGE, zero="0 (no noise)")
+        beta = task.smoothness + lam
+        if self.eta is not None:
+            check_number("Step size η", self.eta, 0.0, 2.0 / beta, low_open=True,
+                         hint=f" (2/β for this model: beyond it gradient descent would diverge; leave it blank "
+                              f"for 1/β = {1 / beta:.3g})")
+        check_count("Learning steps K_A", self.k_learn, 1, MAX_STEPS)
+        check_count("Unlearning steps K_U", self.k_unlearn, 0, MAX_STEPS)
+        check_count("SISA shards", self.shards, 1, MAX_SHARDS)
+        check_count("SISA slices", self.slices, 1, MAX_SLICES)
+        check_count("Exact learners' gradient steps", self.exact_steps, 1, MAX_STEPS)
+        if self.clip is not None:  # None: no clipping
+            check_number("Gradient clipping L", self.clip, *CLIP_RANGE)
+        if self.radius is not None:
+            check_number("Projection radius R", self.radius, 1e-3, 1e6)
+        if self.publish_noise is not None:
+            check_number("Caching noise", self.publish_noise, 0.0, 100.0)
 
     def step(self, task: Task) -> float:
         return self.eta or 1.0 / (task.smoothness + self.lam)

@@ -13,6 +13,7 @@ Each finished run is written to a checkpoint file, so an interrupted experiment 
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,11 +30,11 @@ class ExperimentConfig:
     model: str = DEFAULT_MODEL
     levels: tuple[float, ...] = (10.0, 20.0, 25.0, 30.0)
     seeds: tuple[int, ...] = (0, 1, 2)
-    random_levels: tuple[float, ...] = (10.0, 25.0)
+    random_levels: tuple[float, ...] = (25.0,)
     random_seeds: tuple[int, ...] = (0,)
     n_calibration: int = 32
     seq_len: int = 256
-    eval_windows: int = 16
+    eval_windows: int = 12
     probe_items: int = 100
     latency_levels: tuple[float, ...] = (25.0,)
     invariance_tokens: tuple[int, int] = (2, 64)
@@ -41,7 +42,7 @@ class ExperimentConfig:
     @classmethod
     def small(cls) -> ExperimentConfig:
         """A few-minute version on the real model (CI, notebook checks)."""
-        return cls(levels=(25.0,), seeds=(0,), random_levels=(25.0,), random_seeds=(0,), n_calibration=4, seq_len=64,
+        return cls(levels=(25.0,), seeds=(0,), random_levels=(25.0,), random_seeds=(0,), n_calibration=8, seq_len=128,
                    eval_windows=2, probe_items=8, latency_levels=())
 
 
@@ -106,9 +107,29 @@ def _dense(dense, tok, cfg, progress, cancel) -> dict:
     return out
 
 
+def _cached(folder: Path | None, name: str, compute, log=None):
+    """Load ``folder/name.json`` or compute it and save it there (one file per result: several
+    processes can share the folder)."""
+    path = folder / f"{name}.json" if folder else None
+    if path is not None and path.exists():
+        return json.loads(path.read_text())
+    value = compute()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(value))
+        tmp.replace(path)
+    if log:
+        log(name)
+    return value
+
+
 def run_experiment(config: ExperimentConfig | None = None, *, progress=no_progress, cancel=None,
-                   checkpoint: Path | str | None = None, log=print) -> dict:
-    """Run the study (resuming from ``checkpoint`` if given) and return a JSON-able dict."""
+                   checkpoint: Path | str | None = None, shard: tuple[int, int] = (0, 1), log=print) -> dict | None:
+    """Run the study and return a JSON-able dict. With a ``checkpoint`` folder every finished part
+    is saved there and reused (an interrupted run resumes); ``shard=(i, n)`` computes only every
+    n-th slicing run (several processes can share one folder) and returns None unless all parts
+    are there."""
     import platform
 
     import torch
@@ -116,30 +137,36 @@ def run_experiment(config: ExperimentConfig | None = None, *, progress=no_progre
     from deletionlab.slicegpt import models as M
 
     cfg = config or ExperimentConfig()
-    ck = Path(checkpoint) if checkpoint else None
-    state = json.loads(ck.read_text()) if ck and ck.exists() else {}
-    if state.get("config") != json.loads(json.dumps(asdict(cfg))):
-        state = {"config": asdict(cfg), "runs": {}}
+    folder = Path(checkpoint) / _config_hash(cfg) if checkpoint else None
     dense, tok = M.load(M.choice_by_key(cfg.model), _sub(progress, 0, 0.02), cancel)
     runs = _runs(cfg)
+    i, n = shard
     total = len(runs) + 1
-    if "dense" not in state:
-        state["dense"] = _dense(dense, tok, cfg, _sub(progress, 0.02, 1 / total), cancel)
-        _save(ck, state)
-        log(f"dense measured; invariance {state['dense']['invariance']['float64']['max_abs_logit_error']:.2e} (float64)")
-    for i, run in enumerate(runs):
+    got = {}
+    if i == 0:
+        got["dense"] = _cached(folder, "dense", lambda: _dense(dense, tok, cfg, _sub(progress, 0.02, 1 / total), cancel), log)
+    for k, run in enumerate(runs):
         check_cancel(cancel)
         key = _run_key(run)
-        if key not in state["runs"]:
-            state["runs"][key] = _one_run(dense, tok, cfg, run, _sub(progress, (i + 1) / total, (i + 2) / total), cancel)
-            _save(ck, state)
-            r = state["runs"][key]
-            log(f"{key}: slicing {r['seconds_slice']} s, total {r['seconds']} s")
-        progress(i + 2, total, key)
-    return {"config": state["config"], "model": M.choice_by_key(cfg.model).label, "dense": state["dense"],
-            "runs": [state["runs"][_run_key(r)] for r in runs], "architectures": architectures(dense),
+        if k % n == i:
+            got[key] = _cached(folder, key, lambda: _one_run(dense, tok, cfg, run, _sub(progress, (k + 1) / total, (k + 2) / total),
+                                                              cancel), lambda name: log(f"{name} done"))
+        progress(k + 2, total, key)
+    others = [key for key in ["dense", *(_run_key(r) for r in runs)] if key not in got]
+    if others:  # parts computed by other shards
+        if folder is None or not all((folder / f"{key}.json").exists() for key in others):
+            return None
+        got.update({key: json.loads((folder / f"{key}.json").read_text()) for key in others})
+    return {"config": asdict(cfg), "model": M.choice_by_key(cfg.model).label, "dense": got["dense"],
+            "runs": [got[_run_key(r)] for r in runs], "architectures": architectures(dense),
             "machine": {"threads": torch.get_num_threads(), "processor": platform.processor() or platform.machine(),
                         "python": platform.python_version(), "torch": torch.__version__}}
+
+
+def _config_hash(cfg: ExperimentConfig) -> str:
+    import hashlib
+
+    return hashlib.sha1(json.dumps(asdict(cfg), sort_keys=True).encode()).hexdigest()[:10]
 
 
 #: slicing levels at which parameter counts and FLOPs are computed from the architecture alone
@@ -171,11 +198,3 @@ def architectures(dense) -> dict:
     from transformers import OPTConfig
 
     return {"OPT-125M": architecture_counts(OPTConfig()), "SmolLM2-135M": architecture_counts(dense.config)}
-
-
-def _save(path: Path | None, state: dict) -> None:
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state))
-        tmp.replace(path)

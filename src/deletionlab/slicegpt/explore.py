@@ -79,6 +79,9 @@ def validate(s: Settings, n_blocks: int | None = None, hidden: int | None = None
             raise UserError("The per-layer schedule slices nothing: give at least one block more than 0 %.")
         if n_blocks is not None and len(s.per_layer) != n_blocks:
             raise UserError(f"The per-layer schedule needs one value per block: {n_blocks} values (got {len(s.per_layer)}).")
+    if hidden is not None and s.n_calibration * s.seq_len < hidden:
+        raise UserError(f"Calibration must hold at least as many tokens as the model is wide ({hidden}): {s.n_calibration} × {s.seq_len} = "
+                        f"{s.n_calibration * s.seq_len} tokens leave the PCA undetermined; pick a larger calibration size.")
     if hidden is not None:
         worst = max(s.per_layer) if s.per_layer else s.slicing
         if int((1 - worst / 100) * hidden) < MIN_WIDTH:

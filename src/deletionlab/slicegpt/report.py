@@ -154,10 +154,11 @@ def _probe_row(results: dict, level: float = 25.0) -> Row | None:
     kept = float(accs.mean() / dense.mean()) if dense.mean() > 0 else float("nan")
     kse = se / dense.mean() if dense.mean() > 0 else float("nan")
     paper = ", ".join(f"{k} {v:.0%}" for k, v in PAPER_KEPT.items())
-    lo = kept - 2 * kse
-    verdict = ("agrees with the largest models (99 %)" if kept + 2 * kse >= 0.99 and lo >= 0.90 else
-               "like Phi-2 (90 %): small models keep less" if kept + 2 * kse >= 0.90 else
-               "keeps less than any model in the paper")
+    lo, hi = kept - 2 * kse, kept + 2 * kse
+    verdict = ("keeps less than any model in the paper (all of the ±2 s.e. interval below 90 %)" if hi < 0.90 else
+               "agrees with the largest models (99 %)" if lo >= 0.99 else
+               "within the paper's range (90–99 %)" if lo >= 0.90 else
+               f"undecided: the ±2 s.e. interval {lo:.0%}–{hi:.0%} spans the paper's 90 %")
     return Row(f"zero-shot accuracy kept at {level:g} % slicing (our probe: pick the true continuation of 4, chance 25 %)",
                paper, f"dense {dense.mean():.1%}, sliced {accs.mean():.1%} over {len(runs)} seeds: kept {kept:.0%} ± {kse:.0%} "
                f"({len(dense)} items, paired)", verdict)

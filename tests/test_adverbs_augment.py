@@ -5,6 +5,7 @@ import pytest
 from deletionlab.adverbs import augment
 from deletionlab.adverbs.augment import AEDA, EDA, AdverbDeletion, RandomDeletion, rebuild
 from deletionlab.adverbs.tagger import Tagger
+from deletionlab.core import UserError
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,9 @@ def test_guards_keep_and_record_why(tagger):
     assert "here" not in guarded.text.split()  # not guarded: deleted
     with pytest.raises(ValueError):
         AdverbDeletion(("politeness",))
+    for bad in (dict(alpha=1.5), dict(alpha=float("nan")), dict(op="xx")):
+        with pytest.raises(UserError, match="EDA"):
+            EDA(synonyms=lambda w, p: [], **bad)
 
 
 def test_wh_guard(tagger):
@@ -92,14 +96,56 @@ def test_random_deletion_matches_the_adverb_count(tagger):
 
 def test_every_augmenter_is_deterministic_under_a_seed(tagger):
     text = "Frankly, the very new car is probably not safe enough yet."
+    assert set(augment.all_augmenters(tagger=tagger)) == {"adverb", "adverb_guarded", "eda", "aeda", "random"}
     for aug in augment.all_augmenters(tagger=tagger).values():
         assert aug(text, seed=7).text == aug(text, seed=7).text
     eda = EDA(tagger=tagger)
     assert len({eda(text, seed=s).text for s in range(8)}) > 1
 
 
-def test_rebuild_keeps_spacing_and_odd_text(tagger):
-    doc = tagger("Héllo   wörld — 東京 is really 🚗 fast!")
-    assert rebuild(doc) == doc.text.strip()
+def test_rebuild_normalises_whitespace_and_keeps_odd_text(tagger):
+    doc = tagger("  Héllo   wörld —\n東京 is really 🚗 fast!\t")
+    assert rebuild(doc) == "Héllo wörld — 東京 is really 🚗 fast!"
     a = AdverbDeletion((), tagger)(doc)
-    assert "really" not in a.text and "🚗" in a.text and "東京" in a.text
+    assert a.text == "Héllo wörld — 東京 is 🚗!"  # "fast" is tagged ADV here
+    assert not AdverbDeletion((), tagger)("The   cat sat.").changed  # whitespace alone is no change
+
+
+def test_orphaned_punctuation_goes(tagger):
+    doc = tagger("Honestly, it works fine, really.")
+    assert rebuild(doc, [0]) == "it works fine, really."  # no leading comma
+    assert rebuild(doc, [6]) == "Honestly, it works fine."  # no ", ."
+    a_really_b = tagger("A, really, B")
+    assert rebuild(a_really_b, [2]) == "A, B"
+    rd = RandomDeletion(n=1, tagger=tagger)
+    outs = {rd("Honestly, it works fine today.", seed=s).text for s in range(30)}
+    assert "It works fine today." in outs  # the capital moves to the new first word
+    assert not any(o.startswith((",", " ")) for o in outs)
+
+
+def test_deleting_every_word_keeps_the_text_with_a_notice(tagger):
+    for text in ("Really.", "Honestly, really!", "really"):
+        a = AdverbDeletion((), tagger)(text)
+        assert a.text == text and not a.changed and a.notice == augment.NOTHING_LEFT and a.edits == []
+
+
+def test_random_swap_moves_whole_words_and_leaves_punctuation(tagger):
+    swap = EDA(op="rs", tagger=tagger)
+    text = "It's barely working, isn't it? ../../../../etc/passwd is here."
+    units = {"It's", "barely", "working", "isn't", "it", "../../../../etc/passwd", "is", "here"}
+    for seed in range(12):
+        out = swap(text, seed=seed).text
+        assert out.endswith(".") and out.count(",") == 1 and out.count("?") == 1
+        assert {w.rstrip(",.?") for w in out.split()} == units  # no "'sIt", no "..passwd//etc"
+    doc = tagger(text)
+    assert [doc[a:b].text for a, b in augment.swap_units(doc)] == ["It's", "barely", "working", "isn't", "it",
+                                                                   "../../../../etc/passwd", "is", "here"]
+
+
+def test_random_insertion_never_lands_before_the_full_stop(tagger):
+    ins = EDA(op="ri", tagger=tagger)
+    doc = tagger("The quick brown fox jumps over the lazy dog.")
+    assert augment.word_boundaries(doc) == list(range(9))  # before every word, never before "." or after it
+    for seed in range(15):
+        out = ins(doc, seed=seed).text
+        assert out.endswith("dog.") and " ." not in out and out == " ".join(out.split())

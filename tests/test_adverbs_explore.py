@@ -1,9 +1,10 @@
 """What the explorer computes: one text tagged and augmented, a data set's coverage; validation."""
 
 import pytest
+from badinput import BAD_NUMBERS, BAD_TEXTS, ODD_UNICODE, assert_clear_message
 
 from deletionlab.adverbs.data import Dataset
-from deletionlab.adverbs.explore import MAX_CHARS, Settings, check_text, explore, summarize_dataset, validate
+from deletionlab.adverbs.explore import MAX_CHARS, Settings, check_coverage_texts, check_text, explore, summarize_dataset, validate
 from deletionlab.adverbs.tagger import Tagger
 from deletionlab.core import UserError
 
@@ -30,6 +31,10 @@ def test_explore_flags_and_limits(tagger, emb):
     assert "No adverbs" in none.notices[0] and none.methods[0].flags == ["unchanged"]
     odd = explore(Settings("🚗🚗 Très vite! 東京 really rocks"), tagger=tagger, embed=emb)
     assert odd.methods[0].changed
+    odd = explore(Settings(ODD_UNICODE, guards=frozenset()), tagger=tagger, embed=emb)
+    assert all(m.text == " ".join(m.text.split()) and m.text for m in odd.methods)
+    only = explore(Settings("Really.", guards=frozenset()), tagger=tagger, embed=emb)
+    assert only.methods[0].text == "Really." and any("Every word would be deleted" in n for n in only.notices)
     for bad, msg in [("", "empty"), ("   \n ", "empty"), ("x" * (MAX_CHARS + 1), "characters")]:
         with pytest.raises(UserError, match=msg):
             check_text(bad)
@@ -41,8 +46,26 @@ def test_validate_names_the_field():
         validate(Settings(""))
     with pytest.raises(UserError, match="guards must be chosen from negation, degree, wh"):
         validate(Settings("Fine.", guards=frozenset({"politeness"})))
-    with pytest.raises(UserError, match="seed must be a whole number"):
+    with pytest.raises(UserError, match="seed must be a whole number from 0 to 4,294,967,295"):
         validate(Settings("Fine.", seed=1.5))
+
+
+def test_bad_numbers_and_texts_get_a_sentence_naming_the_field():
+    for bad in BAD_NUMBERS:
+        if bad == 0:
+            assert validate(Settings("Fine.", seed=0)).seed == 0  # 0 is a valid seed
+            continue
+        with pytest.raises(UserError) as err:
+            validate(Settings("Fine.", seed=bad))
+        assert_clear_message(str(err.value), "seed")
+        with pytest.raises(UserError) as err:
+            check_coverage_texts(bad)
+        assert_clear_message(str(err.value), "Texts")
+    for bad in BAD_TEXTS[:3]:
+        with pytest.raises(UserError) as err:
+            validate(Settings(bad))
+        assert_clear_message(str(err.value), "text")
+    assert validate(Settings(ODD_UNICODE)).text == ODD_UNICODE  # odd but real text is accepted
 
 
 def test_summarize_dataset(tagger):

@@ -257,7 +257,6 @@ class S3TExplorer(StudyRoot):
             self.say(f"Retrained S3T shard(s) {', '.join(str(h + 1) for h in new.s3t_shards) or 'none'} and SISA shard(s) "
                      f"{', '.join(str(h + 1) for h in new.sisa_shards) or 'none'} on the records left, in {new.seconds:.0f} s.")
             self._after_requests()
-            self._draw_curves()
 
         self.job.run(work, on_result=done, name="Retraining")
 

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from deletionlab.s2orbit import explore as s2explore
-from deletionlab.s2orbit.orbit import f_sp, mass_limit
+from deletionlab.s2orbit.orbit import S2, f_sp, mass_limit
 from deletionlab.s2orbit.report import load_results
 from deletionlab.widgets import s2orbit as s2widget
 from deletionlab.widgets.s2orbit import S2OrbitExplorer, S2OrbitResultsView
@@ -46,6 +46,8 @@ def plots(ex):
 def test_default_run_draws_every_chart_interactively(explorer):
     ex = explorer
     assert "f_SP = 0.852" in ex.fsp_readout.value and "allowed" in ex.fsp_readout.value
+    s = ex.settings()                                     # the text boxes hold S2's elements (6 digits)
+    assert (s.e, s.a_au, s.m_bh) == pytest.approx((S2.e, S2.a_au, S2.mass), rel=1e-5)
     for plot in plots(ex):
         assert len(plot.figure.data) >= 1 and all(len(d.x) for d in plot.figure.data if d.name != "earlier orbits"), plot.title
         assert "computing…" not in notes(plot)
@@ -61,6 +63,8 @@ def test_default_run_draws_every_chart_interactively(explorer):
     assert ex.mass_time.figure.layout.yaxis.type == "log"
     assert ex.steady.figure.layout.xaxis.type == "log" and ex.steady.figure.layout.yaxis.type == "log"
     assert any("S2 limit" in n for n in notes(ex.mass_time))
+    # log ticks read as numbers: 1,000 / 2,000 (not "2" next to 1000), 10⁻⁶ per year (not "1µ")
+    assert ex.mass_time.figure.layout.yaxis.tickformat == ",.0f" and ex.steady.figure.layout.xaxis.exponentformat == "power"
     assert "Depletion is needed above" in ex.cluster_text.value
     assert ex.frame.max == ex.orbits.value == len(ex.exploration.frames_sky) - 1
 
@@ -68,6 +72,7 @@ def test_default_run_draws_every_chart_interactively(explorer):
 def test_orbits_are_drawn_at_equal_aspect_with_east_to_the_left(explorer):
     for plot in (explorer.sky, explorer.plane):
         assert plot.figure.layout.yaxis.scaleanchor == "x" and plot.figure.layout.yaxis.scaleratio == 1
+        assert plot.figure.layout.xaxis.constrain == "domain"         # 1:1 by a smaller drawing area, not padded axes
     lo, hi = explorer.sky.figure.layout.xaxis.range
     assert lo > hi                                  # RA increases to the left on the sky
     lo, hi = explorer.plane.figure.layout.xaxis.range

@@ -80,8 +80,9 @@ class OrbitPlot(InteractivePlot):
 
     def __init__(self, title: str, xlabel: str, ylabel: str, unit: str, css: str) -> None:
         super().__init__(title, xlabel, ylabel, xunit=unit, yunit=unit, width=470, height=470, xfmt=",.1f", yfmt=",.1f")
-        self.figure.layout.yaxis.scaleanchor = "x"
-        self.figure.layout.yaxis.scaleratio = 1
+        lay = self.figure.layout
+        lay.yaxis.scaleanchor, lay.yaxis.scaleratio = "x", 1
+        lay.xaxis.constrain = lay.yaxis.constrain = "domain"    # shrink the drawing area, not pad the axes, to keep 1:1
         self.add_class(css)
 
     def frame(self, series: list[dict]) -> None:
@@ -229,8 +230,8 @@ class S2OrbitExplorer(StudyRoot):
         self.orbits = W.IntSlider(value=DEFAULT_ORBITS, min=1, max=30, description="orbits", continuous_update=False)
         self.fsp_readout = W.HTML("")
         self.e_text = W.Text(f"{S2.e:g}", description="e", layout=W.Layout(width="200px"))
-        self.a_text = W.Text(f"{S2.a_au:.1f}", description="a [AU]", layout=W.Layout(width="200px"))
-        self.mbh_text = W.Text(f"{S2.mass:.4g}", description="M• [M☉]", layout=W.Layout(width="220px"))
+        self.a_text = W.Text(f"{S2.a_au:.6g}", description="a [AU]", layout=W.Layout(width="200px"))
+        self.mbh_text = W.Text(f"{S2.mass:.6g}", description="M• [M☉]", layout=W.Layout(width="220px"))
         for w, cls in ((self.e_text, "dl-e"), (self.a_text, "dl-a"), (self.mbh_text, "dl-mbh")):
             w.add_class(cls)
         self.apply_button = W.Button(description="Apply", icon="check")
@@ -272,6 +273,10 @@ class S2OrbitExplorer(StudyRoot):
         self.fsp_time = _plot("f_SP the cluster would cause", "time [Gyr]", "f_SP", "dl-fsp-time", xunit="Gyr", width=490, height=360)
         self.steady = _plot("mass inside a after the age vs capture rate (click: set Γ_cap)", "Γ_cap [per year]", "M(<a) [M☉]",
                             "dl-steady", xunit="/yr", yunit="M☉", xscale="log", yscale="log", width=560, height=360, yfmt=",.0f")
+
+        for plot in (self.mass_time, self.steady):            # log axes: 200, 500, 1,000, 2,000 (not "2", "5" next to 1000)
+            plot.figure.layout.yaxis.update(dtick="D2", tickformat=",.0f")
+        self.steady.figure.layout.xaxis.update(dtick=1, exponentformat="power")   # 10⁻⁸ … 10⁻⁴ per year, not "10n" or "100µ"
 
     def _build_views(self) -> None:
         self._build_plots()
@@ -368,7 +373,7 @@ class S2OrbitExplorer(StudyRoot):
             self._run_views(s, explore_too=False, cluster_too=True)
 
     def reset_orbit(self) -> None:
-        self.e_text.value, self.a_text.value, self.mbh_text.value = f"{S2.e:g}", f"{S2.a_au:.1f}", f"{S2.mass:.4g}"
+        self.e_text.value, self.a_text.value, self.mbh_text.value = f"{S2.e:g}", f"{S2.a_au:.6g}", f"{S2.mass:.6g}"
         self.start_all()
 
     # -- showing --------------------------------------------------------------------------------------------
@@ -498,9 +503,11 @@ class S2OrbitResultsView(W.VBox):
         self.rows = compare(results)
         th = _plot("capture rate above which f_SP < 0.81", "cusp slope γ", "Γ* [per year]", "dl-s2-thresholds", yunit="/yr",
                    yscale="log", width=520, height=360)
+        th.figure.layout.yaxis.update(dtick=1, exponentformat="power")
         th.draw(threshold_series(results), hbands=[(1e-6, 1e-5, "paper: a few × 10⁻⁶")])
         fn = _plot("finite-N realisations consistent with f_SP (95 % Wilson band)", "Γ_cap / Γ* (no collisions)", "fraction consistent",
                    "dl-s2-finite-n", xunit="× Γ*", xscale="log", width=520, height=360, yfmt=".0%")
+        fn.figure.layout.xaxis.update(dtick="D2", tickformat=".2~g")      # 0.5, 1, 2, 5, 10 (not a row of small digits)
         fn.draw(finite_n_series(results), ylim=(-0.05, 1.05))
         self.charts = [th, fn]
         super().__init__([W.HTML(source_line(results.get("made_by")) + claims_table(self.rows)), W.HBox(self.charts)])

@@ -31,17 +31,23 @@ Move the **enclosed mass** M(&lt;a) (mass inside S2's semi-major axis) and the *
 GRAVITY's band. Tabs: the orbit on the sky and in its plane (press ▶: each frame is one more orbit,
 the precession exaggerated), f_SP against the mass for several γ, where along the orbit the
 precession accrues, a direct orbit integration that checks the formulas, and the cluster model
-with capture-rate and collision switches.
+with capture-rate and collision switches. Every chart answers the mouse: hover for values with
+their units, drag a box to zoom (double-click zooms back out), click a legend entry to hide a curve;
+the camera icon saves a PNG and *SVG* an SVG for slides.
 
 **What to try**
 
 * Find the mass that takes f_SP below 0.81 for γ = 1 and for γ = 1.75 — the paper's 1000–1300 M☉.
-* Set *exaggerate* to 1: the true precession of 12′ per orbit is invisible by eye; at 100 it is not.
+  In *f_SP vs mass*, clicking a curve moves both sliders to that point.
+* Set *exaggerate* to 1: the true precession of 12′ per orbit is invisible in the whole orbit. Now drag
+  a box around the apocentre (the far end) of the orbit in its plane: there the orbits lie about 6 AU
+  apart, and ▶ keeps your zoom while it adds one orbit per second.
 * *Where it accrues*: the relativistic turn happens in the few months around pericentre, the
   cusp's backwards drift over the slow apocentre half — which is why the two can be told apart.
 * *Direct integration*: press the button and compare with the analytic numbers (≤ 0.5 %).
 * *Cluster*: with collisions **off**, raise Γ_cap from 10⁻⁷ to 10⁻⁵ per year and watch M(&lt;a)
-  cross the limit; switch collisions **on**; add finite-N realisations and see how little they scatter.
+  cross the limit (or click the steady-state chart at a capture rate); switch collisions **on**; add
+  finite-N realisations and see how little they scatter.
 * Type e = 1.2 or a negative M• in *The star's orbit*: the error line names the field and its range.
 """),
     ("code", """

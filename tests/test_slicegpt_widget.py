@@ -132,3 +132,20 @@ def test_results_view_computes_rows():
     view = SliceGPTResultsView(res)
     assert len(view.rows) >= 6 and all(r.verdict for r in view.rows)
     assert view.plot.value[:4] == b"\x89PNG"
+
+
+def test_cancel_stops_a_run_at_the_next_check(tiny_models):
+    from deletionlab.core import Cancelled, CancelToken
+    from deletionlab.slicegpt.explore import Settings, explore
+
+    token, notes = CancelToken(), []
+
+    def progress(done, total, note=""):
+        notes.append(note)
+        if "block 1/" in note:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        explore(Settings(model="folder:tiny-llama", n_calibration=4, seq_len=64, eval_windows=2, probe_items=4, latency=False),
+                progress=progress, cancel=token, models=tiny_models)
+    assert any("block 1/" in n for n in notes) and not any("perplexity" in n for n in notes)

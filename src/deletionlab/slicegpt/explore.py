@@ -251,10 +251,9 @@ def generate_pair(exploration: Exploration, prompt: str, new_tokens: int = 40, *
     if exploration is None or exploration.sliced is None:
         raise UserError("There is no sliced model in memory yet: press Slice first (generation compares the last run's models).")
     progress(0, 2, "dense model writing")
-    dense = generate(exploration.dense, exploration.tokenizer, prompt, new_tokens)
-    check_cancel(cancel)
+    dense = generate(exploration.dense, exploration.tokenizer, prompt, new_tokens, cancel)
     progress(1, 2, "sliced model writing")
-    sliced = generate(exploration.sliced, exploration.tokenizer, prompt, new_tokens)
+    sliced = generate(exploration.sliced, exploration.tokenizer, prompt, new_tokens, cancel)
     progress(2, 2, "done")
     return {"prompt": prompt, "dense": dense, "sliced": sliced}
 

@@ -32,7 +32,7 @@ from deletionlab.slicegpt.sliced_modules import SlicedBlock
 
 
 @torch.no_grad()
-def window_nll(model: nn.Module, windows: torch.Tensor, batch: int = 4, progress=no_progress, cancel=None,
+def window_nll(model: nn.Module, windows: torch.Tensor, batch: int = 1, progress=no_progress, cancel=None,
                note: str = "perplexity") -> np.ndarray:
     """Mean negative log-likelihood (nats per token) of each window (row of token ids)."""
     out = []
@@ -73,7 +73,7 @@ def _choice_batch(tokenizer, item: ProbeItem, pad: int) -> tuple[list[list[int]]
 
 
 @torch.no_grad()
-def probe(model: nn.Module, tokenizer, items: Sequence[ProbeItem], items_per_batch: int = 8, progress=no_progress,
+def probe(model: nn.Module, tokenizer, items: Sequence[ProbeItem], items_per_batch: int = 2, progress=no_progress,
           cancel=None) -> np.ndarray:
     """1/0 per item: did the model give the true continuation the highest mean log-probability?
 
@@ -170,6 +170,18 @@ def flops_per_token(model: nn.Module, context: int = 256) -> dict:
             "context": context}
 
 
+def _cancel_criteria(cancel):
+    """A ``generate`` stopping criterion that never stops but raises once ``cancel`` is set."""
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class _Check(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            check_cancel(cancel)
+            return torch.zeros(input_ids.shape[0], dtype=torch.bool)
+
+    return StoppingCriteriaList([_Check()])
+
+
 @torch.no_grad()
 def decode_latency(model: nn.Module, batch: int, prompt: int = 32, new: int = 16, repeats: int = 3, vocab: int | None = None,
                    cancel=None) -> float:
@@ -183,7 +195,7 @@ def decode_latency(model: nn.Module, batch: int, prompt: int = 32, new: int = 16
         check_cancel(cancel)
         t = time.perf_counter()
         model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=k, min_new_tokens=k, do_sample=False,
-                       pad_token_id=0)
+                       pad_token_id=0, stopping_criteria=_cancel_criteria(cancel))
         return time.perf_counter() - t
 
     run(2)  # warm-up
@@ -194,10 +206,10 @@ def decode_latency(model: nn.Module, batch: int, prompt: int = 32, new: int = 16
 
 
 @torch.no_grad()
-def generate(model: nn.Module, tokenizer, prompt: str, new_tokens: int = 40) -> str:
+def generate(model: nn.Module, tokenizer, prompt: str, new_tokens: int = 40, cancel=None) -> str:
     """Greedy continuation of ``prompt`` (the chat template is not applied: plain continuation)."""
     enc = tokenizer(prompt, return_tensors="pt")
-    out = model.generate(**enc, max_new_tokens=new_tokens, do_sample=False,
+    out = model.generate(**enc, max_new_tokens=new_tokens, do_sample=False, stopping_criteria=_cancel_criteria(cancel),
                          pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
                          repetition_penalty=1.1)
     return tokenizer.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)

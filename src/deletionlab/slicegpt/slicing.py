@@ -209,8 +209,21 @@ class SliceInfo:
                 "orientation": self.orientation}
 
 
-def _rot_in(lin: nn.Linear, q: torch.Tensor) -> None:
-    set_linear(lin, (lin.weight.detach().to(torch.float64) @ q).to(lin.weight.dtype))
+#: rows of a large matrix (embeddings, head) rotated at a time, with a cancellation check between
+ROWS_PER_STEP = 4096
+
+
+def _rows_times(w: torch.Tensor, q: torch.Tensor, cancel=None) -> torch.Tensor:
+    """``w @ q`` in float64, a block of rows at a time (a 49k-row embedding takes seconds)."""
+    out = torch.empty(w.shape[0], q.shape[1], dtype=w.dtype)
+    for i in range(0, w.shape[0], ROWS_PER_STEP):
+        check_cancel(cancel)
+        out[i:i + ROWS_PER_STEP] = (w[i:i + ROWS_PER_STEP].detach().to(torch.float64) @ q).to(w.dtype)
+    return out
+
+
+def _rot_in(lin: nn.Linear, q: torch.Tensor, cancel=None) -> None:
+    set_linear(lin, _rows_times(lin.weight, q, cancel))
 
 
 def _rot_out(lin: nn.Linear, q: torch.Tensor) -> None:
@@ -321,8 +334,8 @@ def rotate_and_slice(fused: Fused, batches: Sequence[torch.Tensor], dims: Dims, 
     d0 = dims.embedding
     for path in st.embeddings:
         emb = get_path(model, path)
-        w = emb.weight.detach().to(torch.float64) @ (q[:, :d0] if st.slice_embeddings else q)
-        emb.weight = nn.Parameter(w.to(emb.weight.dtype), requires_grad=False)
+        w = _rows_times(emb.weight, q[:, :d0] if st.slice_embeddings else q, cancel)
+        emb.weight = nn.Parameter(w, requires_grad=False)
         emb.embedding_dim = w.shape[1]
     if not st.slice_embeddings:
         blocks[0].truncate = d0
@@ -335,7 +348,7 @@ def rotate_and_slice(fused: Fused, batches: Sequence[torch.Tensor], dims: Dims, 
         xs, q = _rotate_block(block, xs, q, dims.blocks[i], orient, i, cancel)
         progress(i + 2, total, f"block {i + 1}/{len(blocks)} sliced")
     head = get_path(model, st.head)
-    _rot_in(head, q[:, : dims.head])
+    _rot_in(head, q[:, : dims.head], cancel)
     model.config.slicing = describe(fused, dims)
     progress(total, total, "done")
     return SliceInfo(orient.names, orient.spectra, orient.discarded, dims, orientation)

@@ -114,9 +114,12 @@ def test_mass_slider_moves_f_sp(explorer):
 def test_gamma_redraws_the_limit_and_reruns_the_cluster(explorer):
     ex = explorer
     limit = ex.exploration.limit
+    colour = trace(ex.fsp_chart, "γ = 1.5").line.color
     ex.gamma.value = 1.0
     try:
         assert ex.exploration.limit < limit
+        assert trace(ex.fsp_chart, "γ = 1.5").line.color == colour      # a slope keeps its colour whichever is chosen
+        assert trace(ex.fsp_chart, "γ = 1 (chosen)").line.color == "black"
         assert ex.cluster_run.settings.gamma == 1.0 and "γ = 1," in ex.cluster_text.value   # no button press needed
     finally:
         ex.gamma.value = 1.75

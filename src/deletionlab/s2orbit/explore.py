@@ -49,6 +49,9 @@ from deletionlab.s2orbit.orbit import (
 
 #: slopes drawn next to the chosen one in the f_SP chart (the paper's range and the log limit)
 REFERENCE_GAMMAS = (1.0, 1.5, 1.75, 2.0)
+#: one colour per reference slope, whichever slope is chosen (black); none of the study's other
+#: meanings (blue: the orbit / Schwarzschild, red: the cusp, green/orange: with/without collisions)
+REFERENCE_COLORS = {1.0: "tab:purple", 1.5: "tab:brown", 1.75: "tab:cyan", 2.0: "tab:pink"}
 #: capture rates of the steady-state chart (per year)
 RATE_GRID = np.geomspace(1e-8, 1e-4, 33)
 
@@ -132,7 +135,8 @@ def _fsp_series(s: Settings, orbit: Orbit, limit: float) -> list[dict]:
     top = max(3 * limit, 1.5 * s.mass, 100.0)
     masses = np.linspace(0, top, 121)
     # "gamma" names each curve's slope (a dashboard that is clicked on a curve moves the γ slider there)
-    out = [dict(x=masses.tolist(), y=np.atleast_1d(f_sp(masses, g, orbit)).tolist(), label=f"γ = {g:g}", style="-", gamma=g)
+    out = [dict(x=masses.tolist(), y=np.atleast_1d(f_sp(masses, g, orbit)).tolist(), label=f"γ = {g:g}", style="-", gamma=g,
+                color=REFERENCE_COLORS[g])
            for g in REFERENCE_GAMMAS if abs(g - s.gamma) > 1e-9]
     out.append(dict(x=masses.tolist(), y=np.atleast_1d(f_sp(masses, s.gamma, orbit)).tolist(), label=f"γ = {s.gamma:g} (chosen)",
                     style="-", color="black", gamma=s.gamma))

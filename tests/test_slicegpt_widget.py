@@ -25,6 +25,7 @@ def tiny_models(tmp_path_factory):
 @pytest.fixture(scope="module")
 def explorer(tiny_models, tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setenv("DELETIONLAB_CACHE", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch_module.setenv("DELETIONLAB_GATE", "0")  # the machine-wide queue for heavy jobs is tested in core
     ex = SliceGPTExplorer(sync=True, models=tiny_models, results=load_results() or {}, run=None, model="folder:tiny-llama", cal=(4, 64))
     ex.start()
     assert ex.job.state == "finished", ex.job.error or ex.job.last_traceback
@@ -46,6 +47,7 @@ def test_a_run_fills_every_view(explorer):
     assert "perplexity" in ex.eval_view.value and "probe accuracy" in ex.eval_view.value
     assert "shortcuts" in ex.size_view.value and "larger" in ex.size_view.value  # untied head + shortcuts on a tiny model
     assert ex.live_points and ex.live_points[-1]["level"] == 25
+    assert ex.job.runner.current.heavy  # slicing waits its turn behind other visitors' heavy jobs
 
 
 def test_the_slicing_slider_redraws_what_would_be_deleted(explorer):

@@ -235,7 +235,7 @@ class SliceGPTExplorer(StudyRoot):
         s = self.job.attempt(lambda: validate(self.settings()))
         if s is None:
             return
-        self.job.run(explore, s, models=self._models, on_result=self._on_explored, name="Slicing")
+        self.job.run(explore, s, models=self._models, on_result=self._on_explored, name="Slicing", heavy=True)
 
     def _on_explored(self, ex) -> None:
         self.exploration = ex
@@ -252,14 +252,15 @@ class SliceGPTExplorer(StudyRoot):
             self.gen_job.show_error("There is no sliced model in memory yet: press Slice first "
                                     "(generation compares the last run's models).")
             return
-        self.gen_job.run(generate_pair, self.exploration, self.prompt.value, on_result=self._on_generated, name="Generating")
+        self.gen_job.run(generate_pair, self.exploration, self.prompt.value, on_result=self._on_generated, name="Generating", heavy=True)
 
     def _on_generated(self, out: dict) -> None:
         self.gen_dense.value = f"<div class='dl-gen'><i>{escape(out['prompt'])}</i>{escape(out['dense'])}</div>"
         self.gen_sliced.value = f"<div class='dl-gen'><i>{escape(out['prompt'])}</i>{escape(out['sliced'])}</div>"
 
     def start_invariance(self) -> None:
-        self.inv_job.run(invariance_check, self.model.value, models=self._models, on_result=self._on_invariance, name="Invariance check")
+        self.inv_job.run(invariance_check, self.model.value, models=self._models, on_result=self._on_invariance, name="Invariance check",
+                         heavy=True)
 
     def _on_invariance(self, r: dict) -> None:
         self.inv_view.value = (
@@ -328,7 +329,8 @@ class SliceGPTExplorer(StudyRoot):
         if res:
             for corpus in ("bbc", "docstrings"):
                 cur = curve(res, corpus)
-                series.append(dict(x=[c["level"] for c in cur], y=[c["ppl"] for c in cur], label=f"PCA, {corpus}", color=COLORS[corpus]))
+                series.append(dict(x=[c["level"] for c in cur], y=[c["ppl"] for c in cur], label=f"PCA, {corpus}", color=COLORS[corpus],
+                                   band=([cur[0]["ppl"] * c["lo"] for c in cur], [cur[0]["ppl"] * c["hi"] for c in cur])))
                 ratio.append(dict(x=[c["level"] for c in cur], y=[c["ratio"] for c in cur], label=f"SmolLM2, {corpus}",
                                   color=COLORS[corpus]))
             rnd = curve(res, "bbc", "random")
@@ -363,9 +365,8 @@ class SliceGPTResultsView(W.VBox):
         series = []
         for corpus in ("bbc", "docstrings"):
             cur = curve(results, corpus)
-            series.append(dict(x=[c["level"] for c in cur], y=[c["ppl"] for c in cur], label=f"PCA, {corpus}", color=COLORS[corpus]))
-            series.append(dict(x=[c["level"] for c in cur], y=[cur[0]["ppl"] * c["lo"] for c in cur], style=":", color=COLORS[corpus]))
-            series.append(dict(x=[c["level"] for c in cur], y=[cur[0]["ppl"] * c["hi"] for c in cur], style=":", color=COLORS[corpus]))
+            series.append(dict(x=[c["level"] for c in cur], y=[c["ppl"] for c in cur], label=f"PCA, {corpus} (95 % CI shaded)",
+                               color=COLORS[corpus], band=([cur[0]["ppl"] * c["lo"] for c in cur], [cur[0]["ppl"] * c["hi"] for c in cur])))
         rnd = curve(results, "bbc", "random")
         if len(rnd) > 1:
             series.append(dict(x=[c["level"] for c in rnd], y=[c["ppl"] for c in rnd], label="random Q, bbc", style="x--",

@@ -22,6 +22,7 @@ from deletionlab.widgets.slicegpt import parse_per_layer
     (dict(calibration="wiki"), {}, "Calibration text must be BBC News, Python docstrings"),
     (dict(orientation="svd"), {}, "Orientation must be 'pca' or 'random' (got 'svd')"),
     (dict(n_calibration=0), {}, "1 to 1024 sequences of 16 to 2048 tokens (got 0 × 128)"),
+    (dict(slicing=70.0, ramp=True), {}, "keep the slicing below 66.7 % (got 70 %)"),
 ])
 def test_validate_names_the_field_and_its_range(kw, dims, message):
     with pytest.raises(UserError) as err:
@@ -33,18 +34,22 @@ def test_good_settings_pass_and_give_per_block_fractions():
     s = validate(Settings(slicing=25.0), n_blocks=30, hidden=576)
     assert fractions(s, 3) == [0.25, 0.25, 0.25]
     assert fractions(Settings(per_layer=(10.0, 0.0, 30.0)), 3) == [0.1, 0.0, 0.3]
+    assert fractions(Settings(slicing=20.0, ramp=True), 3) == pytest.approx([0.1, 0.2, 0.3])
     assert parse_per_layer("10, 20%; 30") == (10.0, 20.0, 30.0)
     with pytest.raises(UserError, match="empty"):
         parse_per_layer(" , ")
 
 
 def test_preview_counts_the_energy_beyond_the_kept_width():
-    run = {"hidden": 32, "slice": {"names": ["embeddings", "block 0 output"],
-                                   "spectra": [[0.5, 0.25] + [0.25 / 30] * 30, [1.0] + [0.0] * 31]}}
+    flat = [0.5, 0.25] + [0.25 / 30] * 30
+    run = {"hidden": 32, "n_blocks": 2, "slice": {"names": ["embeddings", "block 0 output", "block 1 output"],
+                                                  "spectra": [flat, [1.0] + [0.0] * 31, flat]}}
     p = preview(run, 25.0)
-    assert p["width"] == 24 and p["discarded"][1] == 0.0
+    assert p["width"] == 24 and p["widths"] == [24, 24, 32] and p["discarded"][1] == 0.0
     assert p["discarded"][0] == pytest.approx(8 * 0.25 / 30)
-    assert preview(run, 0.0)["discarded"] == [0.0, 0.0]
+    assert p["discarded"][2] == 0.0  # the last block writes all D dimensions (the head is not sliced)
+    assert preview(run, 0.0)["discarded"] == [0.0, 0.0, 0.0]
+    assert preview(run, 25.0, per_block=[0.5, 0.5])["widths"] == [16, 16, 32]
 
 
 def test_generation_refuses_empty_and_long_prompts_and_a_missing_model():

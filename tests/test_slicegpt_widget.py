@@ -60,6 +60,9 @@ def test_the_slicing_slider_redraws_what_would_be_deleted(explorer):
     ex.block.value = 1
     assert all(not s["label"].startswith("block 0") for s in ex.spectrum_plot.series)
     ex.slicing.value = 25
+    ex.schedule.value = "ramp"  # block 0 sliced 12.5 % (width 24 → 28 rounds to 24), block 1 37.5 % (width 16, but it writes D)
+    assert "per-block schedule" in ex.discard_plot.title
+    ex.schedule.value = "constant"
 
 
 BAD_INPUTS = [

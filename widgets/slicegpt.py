@@ -94,7 +94,8 @@ def size_table(run: dict) -> str:
 
 def run_caption(run: dict, live: bool) -> str:
     s = run["settings"]
-    sched = f"per block {min(s['per_layer']):g}–{max(s['per_layer']):g} %" if s.get("per_layer") else f"{s['slicing']:g} %"
+    sched = (f"per block {min(s['per_layer']):g}–{max(s['per_layer']):g} %" if s.get("per_layer") else
+             f"{s['slicing']:g} % on average, ramped" if s.get("ramp") else f"{s['slicing']:g} %")
     src = "your run" if live else "the shipped run of the default settings"
     return (f"<div class='dl-muted'>Showing {src}: {escape(run['model'])}, sliced {sched} with {escape(s['orientation'].upper())}, "
             f"calibration {s['n_calibration']} × {s['seq_len']} tokens of {escape(s['calibration'])}; {run['seconds']:.0f} s on "
@@ -131,7 +132,8 @@ class SliceGPTExplorer(StudyRoot):
         super().__init__("slicegpt", [W.HTML(STYLE), self.controls, self.caption, self.tabs, W.HTML(f"<div class='dl-muted'>{TRY}</div>")])
         self.slicing.observe(lambda _: self._draw_preview(), "value")
         self.block.observe(lambda _: self._draw_spectrum(), "value")
-        self.schedule.observe(lambda _: self._sync_visibility(), "value")
+        self.schedule.observe(lambda _: (self._sync_visibility(), self._draw_preview()), "value")
+        self.per_layer.observe(lambda _: self._draw_preview(), "value")
         self.calibration.observe(lambda _: self._sync_visibility(), "value")
         self.run_button.on_click(lambda _: self.start())
         self.gen_button.on_click(lambda _: self.start_generation())
@@ -156,9 +158,11 @@ class SliceGPTExplorer(StudyRoot):
         self.slicing = W.IntSlider(value=int(d["slicing"]), min=0, max=90, step=1, description="Slicing %", continuous_update=False,
                                    layout=W.Layout(width="430px"))
         self.slicing.add_class("dl-slicing")
-        self.schedule = W.Dropdown(options=[("the same for every block", "constant"), ("one value per block (list)", "custom")],
+        self.schedule = W.Dropdown(options=[("the same for every block", "constant"), ("ramp: ½× early blocks → 1½× late", "ramp"),
+                                            ("one value per block (list)", "custom")],
                                    value="constant", description="Schedule", layout=wide)
-        self.per_layer = W.Text("", placeholder="e.g. 10, 10, 15, … one % per block", description="Per block", layout=wide)
+        self.per_layer = W.Text("", placeholder="e.g. 10, 10, 15, … one % per block", description="Per block", layout=wide,
+                                continuous_update=False)
         self.calibration = W.Dropdown(options=[("BBC News (training articles)", "bbc"), ("Python docstrings", "docstrings"),
                                                ("my own text (paste below)", "custom")], value="bbc", description="Calibrate on",
                                       layout=wide)
@@ -224,7 +228,8 @@ class SliceGPTExplorer(StudyRoot):
         per = parse_per_layer(self.per_layer.value) if self.schedule.value == "custom" else ()
         n, t = self.cal_size.value
         small = fast()
-        return Settings(model=self.model.value, slicing=float(self.slicing.value), per_layer=per, calibration=self.calibration.value,
+        return Settings(model=self.model.value, slicing=float(self.slicing.value), per_layer=per, ramp=self.schedule.value == "ramp",
+                        calibration=self.calibration.value,
                         custom_text=self.custom_text.value if self.calibration.value == "custom" else "", n_calibration=n, seq_len=t,
                         orientation=self.orientation.value, eval_windows=2 if small else 8, probe_items=8 if small else 40,
                         latency=not small)
@@ -290,10 +295,28 @@ class SliceGPTExplorer(StudyRoot):
         self.size_view.value = size_table(run)
         self._draw_preview()
 
+    def _schedule(self) -> list[float] | None:
+        """The per-block fractions the controls describe, for the preview (None: constant or not parseable yet)."""
+        from deletionlab.slicegpt.explore import fractions
+
+        n = int(self.run["n_blocks"])
+        if self.schedule.value == "ramp":
+            return fractions(Settings(slicing=float(self.slicing.value), ramp=True), n)
+        if self.schedule.value == "custom":
+            try:
+                per = parse_per_layer(self.per_layer.value)
+            except UserError:
+                return None
+            return [x / 100 for x in per] if len(per) == n else None
+        return None
+
+    def _preview(self) -> dict:
+        return preview(self.run, float(self.slicing.value), self._schedule())
+
     def _draw_preview(self) -> None:
         if self.run is None:
             return
-        p = preview(self.run, float(self.slicing.value))
+        p = self._preview()
         names = p["names"]
         xs_out = [i for i, n in enumerate(names) if n.endswith("output")]
         xs_mid = [i for i, n in enumerate(names) if "→" in n]
@@ -301,7 +324,9 @@ class SliceGPTExplorer(StudyRoot):
                        label="block output", style="o-"),
                   dict(x=[int(names[i].split()[1]) for i in xs_mid], y=[max(p["discarded"][i], 1e-9) for i in xs_mid],
                        label="attention → MLP", style="s--")]
-        self.discard_plot.title = f"energy deleted keeping {p['width']} of {p['hidden']} dimensions ({self.slicing.value} %)"
+        self.discard_plot.title = (f"energy deleted keeping {p['width']} of {p['hidden']} dimensions ({self.slicing.value} %)"
+                                   if self.schedule.value == "constant" else
+                                   f"energy deleted with the per-block schedule (widths {min(p['widths'])}–{max(p['widths'])})")
         self.discard_plot.draw(series, yscale="log")
         self._draw_spectrum()
         self._draw_curves()
@@ -311,7 +336,8 @@ class SliceGPTExplorer(StudyRoot):
             return
         names, spectra = self.run["slice"]["names"], self.run["slice"]["spectra"]
         b = int(self.block.value)
-        width = preview(self.run, float(self.slicing.value))["width"]
+        p = self._preview()
+        width = next((w for n, w in zip(p["names"], p["widths"]) if n.startswith(f"block {b} ")), p["width"])
         series = []
         for i, n in enumerate(names):
             if n.startswith(f"block {b} ") or (b == 0 and n == "embeddings"):

@@ -36,6 +36,8 @@ MIN_WIDTH = 8
 CALIBRATION_SIZES = ((4, 64), (8, 128), (16, 128), (32, 128), (32, 256), (64, 256))
 #: the longest prompt the side-by-side generation accepts, in characters
 MAX_PROMPT = 500
+#: a ramp slices the last block 1.5 × the mean, which must stay below 100 %
+RAMP_MAX = 100 / 1.5
 #: the longest custom calibration text, in characters (about 250k tokens)
 MAX_CUSTOM_TEXT = 1_000_000
 
@@ -43,11 +45,13 @@ MAX_CUSTOM_TEXT = 1_000_000
 @dataclass(frozen=True)
 class Settings:
     """What the explorer's controls set. ``slicing`` is in percent; ``per_layer`` (percent per
-    block, one entry per block) replaces it when given."""
+    block, one entry per block) replaces it when given; ``ramp=True`` slices block i of n by
+    ``slicing · (0.5 + i/(n−1))``: half as much as the mean early, 1.5 times late (same mean)."""
 
     model: str = DEFAULT_MODEL
     slicing: float = DEFAULT_SLICING
     per_layer: tuple[float, ...] = ()
+    ramp: bool = False
     calibration: str = DEFAULT_CALIBRATION
     custom_text: str = ""
     n_calibration: int = DEFAULT_CAL_SEQS
@@ -71,6 +75,9 @@ def validate(s: Settings, n_blocks: int | None = None, hidden: int | None = None
     if not s.per_layer:
         if not _finite(s.slicing) or not 0 < s.slicing < 100:
             raise UserError(f"Slicing must be more than 0 % and less than 100 % (got {s.slicing:g} %).")
+        if s.ramp and not s.slicing < RAMP_MAX:
+            raise UserError(f"A ramp slices the last block 1.5 times the mean: keep the slicing below {RAMP_MAX:.1f} % "
+                            f"(got {s.slicing:g} %).")
     else:
         bad = [x for x in s.per_layer if not _finite(x) or not 0 <= x < 100]
         if bad:
@@ -83,7 +90,7 @@ def validate(s: Settings, n_blocks: int | None = None, hidden: int | None = None
         raise UserError(f"Calibration must hold at least as many tokens as the model is wide ({hidden}): {s.n_calibration} × {s.seq_len} = "
                         f"{s.n_calibration * s.seq_len} tokens leave the PCA undetermined; pick a larger calibration size.")
     if hidden is not None:
-        worst = max(s.per_layer) if s.per_layer else s.slicing
+        worst = max(s.per_layer) if s.per_layer else s.slicing * (1.5 if s.ramp else 1.0)
         if int((1 - worst / 100) * hidden) < MIN_WIDTH:
             raise UserError(f"Slicing {worst:g} % leaves fewer than {MIN_WIDTH} of the {hidden} dimensions; "
                             f"slice at most {100 * (1 - MIN_WIDTH / hidden):.1f} %.")
@@ -105,7 +112,11 @@ def validate(s: Settings, n_blocks: int | None = None, hidden: int | None = None
 
 def fractions(s: Settings, n_blocks: int) -> list[float]:
     """Per-block slicing fractions (0–1) of the settings."""
-    return [x / 100 for x in s.per_layer] if s.per_layer else [s.slicing / 100] * n_blocks
+    if s.per_layer:
+        return [x / 100 for x in s.per_layer]
+    if s.ramp and n_blocks > 1:
+        return [s.slicing / 100 * (0.5 + i / (n_blocks - 1)) for i in range(n_blocks)]
+    return [s.slicing / 100] * n_blocks
 
 
 def _sub(progress, lo: float, hi: float):
@@ -285,14 +296,22 @@ def fast() -> bool:
     return bool(os.environ.get("DELETIONLAB_FAST"))
 
 
-def preview(run: dict, slicing: float) -> dict:
-    """What slicing ``slicing`` % would delete of every signal whose spectrum ``run`` holds (a run
-    dict: the shipped default or ``Exploration.to_dict()``): the width kept and, per signal, the
-    share of its energy (sum of eigenvalues of H) beyond that width. Instant: no model needed."""
+def preview(run: dict, slicing: float, per_block: list[float] | None = None) -> dict:
+    """What slicing would delete of every signal whose spectrum ``run`` holds (a run dict: the
+    shipped default or ``Exploration.to_dict()``): per signal, the width kept and the share of its
+    energy (sum of eigenvalues of H) beyond that width. ``per_block`` (fractions, one per block)
+    overrides the constant ``slicing`` (percent). Instant: no model needed."""
     from deletionlab.slicegpt.schedule import sliced_width
 
     hidden = int(run["hidden"])
-    width = sliced_width(hidden, max(0.0, slicing) / 100) if slicing < 100 else 0
-    spectra = run["slice"]["spectra"]
-    return {"width": width, "hidden": hidden, "names": list(run["slice"]["names"]),
-            "discarded": [float(sum(s[width:])) / max(float(sum(s)), 1e-300) for s in spectra]}
+    names, spectra = list(run["slice"]["names"]), run["slice"]["spectra"]
+    default = max(0.0, min(slicing, 99.9)) / 100
+    last = f"block {int(run['n_blocks']) - 1} output"
+    widths = []
+    for name in names:
+        parts = name.split()
+        b = int(parts[1]) if parts[0] == "block" else 0
+        s = per_block[b] if per_block and b < len(per_block) else default
+        widths.append(hidden if name == last else sliced_width(hidden, s))  # the head reads all D dimensions
+    return {"width": sliced_width(hidden, default), "widths": widths, "hidden": hidden,
+            "names": names, "discarded": [float(sum(sp[w:])) / max(float(sum(sp)), 1e-300) for sp, w in zip(spectra, widths)]}

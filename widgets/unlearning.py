@@ -28,12 +28,14 @@ from deletionlab.unlearning.data import DATASETS, class_name, raw_images
 from deletionlab.unlearning.explore import Config, Result, explore, validate
 from deletionlab.unlearning.learners import LEARNERS, Hyper
 from deletionlab.unlearning.report import Z_VERDICT, compare
+from deletionlab.unlearning.requesters import REQUESTER_LABELS
 
 from .common import JobBar, LinePlot, StudyRoot, claims_table, colorize, escape, png_data_uri, source_line, upscale
 
 COLORS = {"retrain": "tab:blue", "sisa": "tab:green", "caching": "tab:red", "noisy_gd": "tab:purple"}
 ATTACK_LABELS = {"single_online": "single release (LiRA online)", "single_offline": "single release (LiRA offline)",
                  "average_online": "average of releases since deletion (LiRA online)",
+                 "difference": "largest drop between consecutive releases",
                  "members_online": "current members, not the deleted (LiRA online)"}
 #: the accounting tab draws the bound for the k-th request with k = releases, at most this (the
 #: Rényi order doubles with every request, so later requests only push the bound off the chart)
@@ -41,17 +43,21 @@ MAX_ACCOUNTING_REQUESTS = 10
 
 
 def _num(w: W.Text, name: str, kind=float, allow_blank: bool = False):
-    """The number in a text box (what only the UI can check); ranges are checked by the science."""
+    """The number in a text box (what only the UI can check: that it is a number at all); every
+    range -- also for nan, inf, 1e308 or a fraction in a whole-number field -- is checked by the
+    science, whose message names the field and its range."""
     text = (w.value or "").strip()
     if not text and allow_blank:
         return None
     try:
-        v = kind(text)
-    except ValueError:
+        return int(text) if kind is int else float(text)
+    except (ValueError, OverflowError):
+        pass
+    try:
+        v = float(text)
+    except (ValueError, OverflowError):
         raise UserError(f"{name} must be a number, not {text[:30]!r}.") from None
-    if isinstance(v, float) and not np.isfinite(v):
-        raise UserError(f"{name} must be a finite number.")
-    return v
+    return int(v) if kind is int and np.isfinite(v) and v == int(v) else v
 
 
 class UnlearningExplorer(StudyRoot):
@@ -84,8 +90,7 @@ class UnlearningExplorer(StudyRoot):
                                 value=d["model"], description="Model", layout=W.Layout(width="420px"))
         self.learner_boxes = {k: W.Checkbox(value=True, description=c.label, indent=False, layout=W.Layout(width="200px"))
                               for k, c in LEARNERS.items()}
-        self.requester = W.Dropdown(options=[("random users", "random"), ("adaptive: confidently predicted delete", "confident"),
-                                             ("adaptive: misclassified delete", "misclassified")],
+        self.requester = W.Dropdown(options=[(v, k) for k, v in REQUESTER_LABELS.items()],
                                     value=d["requester"], description="Requests", layout=W.Layout(width="380px"))
         self.releases = W.Text(str(d["releases"]), description="Releases", layout=lay)
         self.releases.add_class("dl-releases")
@@ -115,7 +120,8 @@ class UnlearningExplorer(StudyRoot):
 
     def _build_tabs(self) -> W.Tab:
         self.attack = W.ToggleButtons(options=[("single release", "single_online"), ("average since deletion", "average_online"),
-                                               ("offline LiRA", "single_offline"), ("current members", "members_online")],
+                                               ("difference of releases", "difference"), ("offline LiRA", "single_offline"),
+                                               ("current members", "members_online")],
                                       value="single_online", style={"button_width": "150px"})
         self.timeline_auc = LinePlot("leakage of deleted records per release", "release", "LiRA ROC AUC", width=5.4, height=3.2)
         self.timeline_tpr = LinePlot("TPR at 1 % FPR", "release", "TPR", width=5.4, height=3.2)
@@ -260,13 +266,16 @@ class UnlearningExplorer(StudyRoot):
 
 
 def _summary_html(res: Result) -> str:
-    """The last release of every learner in one table, with what the numbers can resolve."""
+    """The last release of every learner in one table, with what the numbers can resolve and
+    Noisy-GD's certified ε."""
     last = {k: r.releases[-1] for k, r in res.runs.items()}
     rows = "".join(
         f"<tr><td>{escape(res.runs[k].label)}</td><td>{r['accuracy']:.3f}</td>"
         f"<td>{r['attacks']['single_online']['auc']:.3f}</td><td>{r['attacks']['average_online']['auc']:.3f}</td>"
+        f"<td>{r['attacks']['difference']['auc']:.3f}</td>"
         f"<td>{r['attacks']['single_online']['tpr']['0.001']:.3f}</td>"
         f"<td>{r['attacks']['single_online']['tpr']['0.01']:.3f}</td><td>{r['attacks']['members_online']['auc']:.3f}</td>"
+        f"<td>{res.runs[k].linked['auc'] if res.runs[k].linked else float('nan'):.3f}</td>"
         f"<td>{np.mean([x['cost'] for x in res.runs[k].releases[1:]]):,.0f}</td></tr>"
         for k, r in last.items()
     )
@@ -277,7 +286,21 @@ def _summary_html(res: Result) -> str:
         f"{res.seconds:.1f} s. With {res.n_outsiders} negatives the smallest resolvable FPR is {1 / res.n_outsiders:.2%}"
         f"{' (so TPR@0.1% is the TPR at zero false positives)' if res.n_outsiders < 1000 else ''}.</div>"
         "<table class='dl-table'><tr><th>learner</th><th>accuracy</th><th>AUC single</th><th>AUC average</th>"
-        "<th>TPR@0.1%</th><th>TPR@1%</th><th>AUC members</th><th>cost/release</th></tr>" + rows + "</table>")
+        "<th>AUC difference</th><th>TPR@0.1%</th><th>TPR@1%</th><th>AUC members</th><th>AUC linked targets</th>"
+        "<th>cost/release</th></tr>" + rows + "</table>" + _certificate_html(res.certificate))
+
+
+def _certificate_html(cert: dict | None) -> str:
+    """Noisy-GD's certified ε after each request, in one line ("" without Noisy-GD)."""
+    if cert is None:
+        return ""
+    if cert["epsilon"] is None:
+        return f"<div class='dl-certificate'>Noisy-GD: no certificate ({escape(cert['why'])}).</div>"
+    eps = ", ".join(f"{e:.3g}" for e in cert["epsilon"])
+    word = "meaningful" if cert["meaningful"] else f"vacuous (above {cert['target']:g})"
+    return (f"<div class='dl-certificate'>Noisy-GD's certified ε (Rényi, α = {cert['alpha']:g}; {cert['records']} records "
+            f"per request) after each request: {eps} — {word}. The releases' own Rényi DP for one remaining record: "
+            f"{cert['dp_epsilon']:.3g}.<div class='dl-muted'>Bound: {escape(cert['source'])}.</div></div>")
 
 
 def _digit_html(dataset: str, rid: int) -> str:
@@ -302,7 +325,11 @@ class UnlearningResultsView(W.VBox):
         cfg, h = results["config"], results["config"]["hyper"]
         about = (f"{results['seeds']} seeds; {cfg['dataset']}; {cfg['releases']} releases × {cfg['per_release']} deletions; "
                  f"{cfg['shadows']} shadow models; λ = {h['lam']:g}, σ = {h['sigma']:g}, K_A = {h['k_learn']}, "
-                 f"K_U = {h['k_unlearn']}. ± is one standard error over seeds.")
+                 f"K_U = {h['k_unlearn']}. ± is one standard error over seeds; every comparison is paired by seed.")
+        hc = (results.get("certified") or {}).get("hyper")
+        if hc:
+            about += (f" Certified run: λ = {hc['lam']:g}, σ = {hc['sigma']:g}, K_U = {hc['k_unlearn']} "
+                      "(the smallest K_U with certified ε ≤ 10 after every request).")
         head = W.HTML(source_line(results.get("made_by"), extra=about) + claims_table(self.rows))
         head.add_class("dl-results-table")
         plots = _timeline_plots(results["requesters"])
@@ -311,7 +338,10 @@ class UnlearningResultsView(W.VBox):
         if results.get("sigma_sweep"):
             plots.insert(1, _sigma_plot(results["sigma_sweep"]))
         grid = [W.HBox(plots[i:i + 2]) for i in range(0, len(plots), 2)]
-        super().__init__([head, *grid, _utility_table(results["requesters"])])
+        tables = [_utility_table(results["requesters"])]
+        if hc:
+            tables.append(_utility_table(results["certified"]["requesters"], "the certified setting"))
+        super().__init__([head, *grid, *tables])
 
 
 def _timeline_plots(requesters: dict) -> list[LinePlot]:
@@ -354,21 +384,33 @@ def _sigma_plot(sw: dict) -> LinePlot:
     """Noisy-GD's σ against the average attack's AUC (left) and accuracy (right)."""
     pts = sorted(sw["points"].items(), key=lambda kv: float(kv[0]))
     xs = [float(k) for k, _ in pts]
-    fig = LinePlot(f"Noisy-GD, {sw['requester']} requests: noise σ", "σ", "LiRA AUC (deleted)", width=4.4, height=3.0)
+    eps = ", ".join(f"{float(k):g}: {p['certified_epsilon'][-1]:.2g}" for k, p in pts if p.get("certified_epsilon"))
+    fig = LinePlot(f"Noisy-GD, {sw['requester']} requests: noise σ\ncertified ε by σ — {eps}", "σ", "LiRA AUC (deleted)",
+                   width=4.4, height=3.0)
     fig.draw([dict(x=xs, y=[p["average_online_auc"]["mean"] for _, p in pts], label="AUC (average attack)", color="tab:purple")],
              hlines=[(0.5, "chance")], right=[dict(x=xs, y=[p["accuracy"]["mean"] for _, p in pts], label="accuracy")],
              right_label="accuracy", legend_loc="lower center")
     return fig
 
 
-def _utility_table(requesters: dict) -> W.HTML:
+def _eps_cell(e: dict) -> str:
+    """Noisy-GD's certified ε after the last request ("" for the other learners)."""
+    eps = e.get("certified_epsilon")
+    if "certificate" not in e:
+        return ""
+    return f"{eps[-1]:.3g}" if eps else "none"
+
+
+def _utility_table(requesters: dict, where: str = "the defaults") -> W.HTML:
     rows = "".join(
         f"<tr><td>{escape(req)}</td><td>{escape(e['label'])}</td><td>{e['accuracy']['mean'][0]:.3f}</td>"
         f"<td>{e['accuracy']['mean'][-1]:.3f}</td><td>{np.mean(e['cost']['mean'][1:]):,.0f}</td>"
-        f"<td>{e['single_online_auc']['mean'][-1]:.3f}</td><td>{e['members_online_auc']['mean'][-1]:.3f}</td></tr>"
+        f"<td>{e['single_online_auc']['mean'][-1]:.3f}</td><td>{e['members_online_auc']['mean'][-1]:.3f}</td>"
+        f"<td>{_eps_cell(e)}</td></tr>"
         for req, entry in requesters.items() for e in entry.values())
-    table = W.HTML("<h4>Accuracy and cost of the releases (mean over seeds)</h4><table class='dl-table'><tr><th>requests</th>"
+    table = W.HTML(f"<h4>Accuracy and cost of the releases at {where} (mean over seeds)</h4><table class='dl-table'><tr><th>requests</th>"
                    "<th>learner</th><th>accuracy, release 0</th><th>accuracy, last release</th><th>record-passes per release</th>"
-                   "<th>AUC deleted, last</th><th>AUC current members, last</th></tr>" + rows + "</table>")
+                   "<th>AUC deleted, last</th><th>AUC current members, last</th><th>certified ε, last request</th></tr>"
+                   + rows + "</table>")
     table.add_class("dl-utility-table")
     return table

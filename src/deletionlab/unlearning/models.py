@@ -193,8 +193,7 @@ def descend(task: Task, theta: torch.Tensor, W: torch.Tensor, *, lam: float, eta
         mom = (1 - q) / (1 + q)
         prev = theta.clone()
         for k in range(steps):
-            if k % 25 == 0:
-                check_cancel(cancel)
+            check_cancel(cancel)  # a step of the MLP's shadows takes up to ~20 ms on a busy machine
             look = theta + mom * (theta - prev)
             prev = theta
             theta = look - eta * (task.gradient(look, W, clip) + lam * look)
@@ -203,8 +202,7 @@ def descend(task: Task, theta: torch.Tensor, W: torch.Tensor, *, lam: float, eta
     else:
         scale = math.sqrt(2 * eta * sigma ** 2)
         for k in range(steps):
-            if k % 25 == 0:
-                check_cancel(cancel)
+            check_cancel(cancel)  # a step of the MLP's shadows takes up to ~20 ms on a busy machine
             theta = theta - eta * (task.gradient(theta, W, clip) + lam * theta)
             if sigma > 0:
                 theta = theta + scale * torch.randn(theta.shape, generator=generator, dtype=theta.dtype)

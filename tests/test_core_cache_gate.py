@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from deletionlab.core import Cancelled, CancelToken, JobRunner
-from deletionlab.core.cache import cache_key, cached
+from deletionlab.core.cache import cache_key, cached, is_cached
 from deletionlab.core.gate import Gate
 
 TWO_KERNELS = r"""
@@ -56,7 +56,9 @@ def test_the_key_follows_settings_and_a_failure_stores_nothing(tmp_path):
         with pytest.raises(ValueError):
             cached("unlearning", Settings(), boom, root=tmp_path)
     assert len(calls) == 2
+    assert not is_cached("unlearning", Settings(), root=tmp_path)
     assert cached("unlearning", Settings(), lambda: 7, root=tmp_path) == 7
+    assert is_cached("unlearning", Settings(), root=tmp_path)
     assert cached("unlearning", Settings(), lambda: 8, root=tmp_path) == 7  # served from disk
 
 

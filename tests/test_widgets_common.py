@@ -196,3 +196,21 @@ def test_lineplot_renders_at_twice_the_pixels_it_is_shown_at_and_draws_from_thre
     for t in threads:
         t.join(60)
     assert errors == []
+
+
+def test_interactive_plot_keeps_a_zoom_on_request_and_exports_what_is_on_screen():
+    from deletionlab.widgets import InteractivePlot
+
+    p = InteractivePlot("orbit on the sky", "RA offset", "Dec offset", xunit="mas", yunit="mas")
+    p.figure.layout.xaxis.autorange = "reversed"  # east to the left
+    p.draw([dict(x=[0, 1, 2], y=[0, 1, 0], label="S2")], hlines=[(0.5, "half")], xlim=(0, 2))
+    assert tuple(p.figure.layout.xaxis.range) == (2.0, 0.0)  # reversed and fixed
+    p.figure.layout.xaxis.range = [1.5, 0.5]  # the user zooms
+    p.draw([dict(x=[0, 1, 2], y=[0, 2, 0], label="S2")], keep_view=True)
+    assert tuple(p.figure.layout.xaxis.range) == (1.5, 0.5) and p.figure.data[0].y == (0, 2, 0)
+    svg = p.svg().decode()
+    assert svg.startswith("<?xml") and "half" in svg
+    p.draw([dict(x=[0, 1, 2], y=[0, 1, 0], label="S2")])
+    assert p.figure.layout.xaxis.autorange == "reversed"  # autorange again, still east to the left
+    p.offer_svg()
+    assert "download=" in p.svg_link.value and p.svg_link.value.count("data:image/svg+xml;base64,") == 1

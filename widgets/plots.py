@@ -89,6 +89,7 @@ class InteractivePlot(W.VBox):
         self.title, self.xlabel, self.ylabel = title, xlabel, ylabel
         self.xunit, self.yunit, self.xfmt, self.yfmt = xunit, yunit, xfmt, yfmt
         self.series: list[dict] = []
+        self.references: dict = {"hlines": [], "vlines": [], "hbands": [], "note": ""}
         self._click_handlers: list[Callable[[float, float, str], None]] = []
         self.figure = go.FigureWidget(layout=self._layout(xscale, yscale, height, width, right_label))
         self.figure._config = {"displaylogo": False, "modeBarButtonsToRemove": MODEBAR_REMOVE,
@@ -162,11 +163,13 @@ class InteractivePlot(W.VBox):
 
     def draw(self, series: Sequence[dict], hlines: Sequence[tuple[float, str]] = (), vlines: Sequence[tuple[float, str]] = (),
              ylim: tuple[float, float] | None = None, xlim: tuple[float, float] | None = None,
-             hbands: Sequence[tuple[float, float, str]] = (), note: str = "") -> None:
+             hbands: Sequence[tuple[float, float, str]] = (), note: str = "", keep_view: bool = False) -> None:
         """Replace the chart's data in one update. ``hlines``/``vlines``: reference lines (value,
         label); ``hbands``: shaded horizontal bands (lo, hi, label), e.g. a measurement's 1σ range;
-        ``note``: a sentence drawn in the empty chart when there is nothing to show."""
+        ``note``: a sentence drawn in the empty chart when there is nothing to show; ``keep_view``:
+        leave the axes as the user zoomed them (e.g. animation frames)."""
         self.series = [dict(s) for s in series]
+        self.references = {"hlines": list(hlines), "vlines": list(vlines), "hbands": list(hbands), "note": note}
         traces = self._traces(series)
         lay = self.figure.layout
         shapes, annotations = self._references(hlines, vlines, hbands, lay.xaxis.type == "log", lay.yaxis.type == "log")
@@ -184,11 +187,22 @@ class InteractivePlot(W.VBox):
                 self._wire_clicks()
             fig.layout.shapes = shapes
             fig.layout.annotations = annotations
-            fig.layout.yaxis.range = list(ylim) if ylim else None
-            fig.layout.yaxis.autorange = ylim is None
-            fig.layout.xaxis.range = list(xlim) if xlim else None
-            fig.layout.xaxis.autorange = xlim is None
+            if not keep_view:
+                self._set_range(fig.layout.yaxis, ylim)
+                self._set_range(fig.layout.xaxis, xlim)
         self.svg_link.value = ""
+
+    @staticmethod
+    def _set_range(axis, lim) -> None:
+        """Fixed range ``lim`` (data units; log10 taken for a log axis), or autorange (keeping a reversed axis reversed)."""
+        reversed_ = axis.autorange == "reversed" or (axis.range is not None and axis.range[0] > axis.range[1])
+        if lim:
+            lo, hi = (float(np.log10(v)) for v in lim) if axis.type == "log" else (float(v) for v in lim)
+            axis.range = [hi, lo] if reversed_ else [lo, hi]
+            axis.autorange = False
+        else:
+            axis.range = None
+            axis.autorange = "reversed" if reversed_ else True
 
     @staticmethod
     def _references(hlines, vlines, hbands, xlog: bool = False, ylog: bool = False) -> tuple[list[dict], list[dict]]:
@@ -243,25 +257,21 @@ class InteractivePlot(W.VBox):
 
     # -- export ------------------------------------------------------------------------------
     def svg(self) -> bytes:
-        """The chart as SVG, drawn by matplotlib from the same series (no browser needed)."""
+        """The chart as SVG, drawn by matplotlib from the same data (no browser needed): series, bands,
+        error bars, reference lines and bands, log axes, the axis ranges on screen (zoom included),
+        reversed axes and equal aspect."""
         from io import BytesIO
 
         from matplotlib.figure import Figure
 
-        fig = Figure(figsize=(6.4, 3.8))
+        w = (self.figure.layout.width or 520) / 100
+        h = (self.figure.layout.height or 320) / 100
+        fig = Figure(figsize=(w, h))
         ax = fig.add_subplot(111)
         for i, s in enumerate(self.series):
-            color = _color(s.get("color"), i)
-            x = np.asarray(_clean(s["x"]), dtype=float)
-            y = np.asarray(_clean(s["y"]), dtype=float)
-            if s.get("band") is not None:
-                lo, hi = (np.asarray(_clean(v), dtype=float) for v in s["band"])
-                ax.fill_between(x, lo, hi, color=color, alpha=0.15, linewidth=0)
-            ax.errorbar(x, y, yerr=None if s.get("error") is None else np.asarray(_clean(s["error"]), dtype=float),
-                        fmt=s.get("style", "o-"), color=color, label=s.get("label") or None, markersize=4, capsize=2)
-        lay = self.figure.layout
-        ax.set_xscale(lay.xaxis.type or "linear")
-        ax.set_yscale(lay.yaxis.type or "linear")
+            self._svg_series(ax, s, _color(s.get("color"), i))
+        self._svg_references(ax)
+        self._svg_axes(ax)
         ax.set_title(self.title, fontsize=10)
         ax.set_xlabel(self.xlabel)
         ax.set_ylabel(self.ylabel)
@@ -270,8 +280,48 @@ class InteractivePlot(W.VBox):
             ax.legend(fontsize=8)
         fig.tight_layout()
         buf = BytesIO()
-        fig.savefig(buf, format="svg")
+        import matplotlib
+
+        with matplotlib.rc_context({"svg.fonttype": "none"}):  # text stays text: editable in slides
+            fig.savefig(buf, format="svg")
         return buf.getvalue()
+
+    @staticmethod
+    def _svg_series(ax, s: dict, color: str) -> None:
+        x = np.asarray(_clean(s["x"]), dtype=float)
+        y = np.asarray(_clean(s["y"]), dtype=float)
+        if s.get("band") is not None:
+            lo, hi = (np.asarray(_clean(v), dtype=float) for v in s["band"])
+            ax.fill_between(x, lo, hi, color=color, alpha=0.15, linewidth=0)
+        err = None if s.get("error") is None else np.asarray(_clean(s["error"]), dtype=float)
+        ax.errorbar(x, y, yerr=err, fmt=s.get("style", "o-"), color=color, label=s.get("label") or None, markersize=4, capsize=2)
+
+    def _svg_references(self, ax) -> None:
+        ref = self.references
+        for y, lab in ref["hlines"]:
+            ax.axhline(y, color="grey", linestyle=":", linewidth=1, label=None)
+            if lab:
+                ax.annotate(lab, (1.0, y), xycoords=("axes fraction", "data"), fontsize=8, color="grey", ha="right", va="bottom")
+        for x, lab in ref["vlines"]:
+            ax.axvline(x, color="grey", linestyle=":", linewidth=1)
+        for lo, hi, lab in ref["hbands"]:
+            ax.axhspan(lo, hi, color="seagreen", alpha=0.12, linewidth=0)
+        if ref["note"]:
+            ax.text(0.5, 0.5, ref["note"], transform=ax.transAxes, ha="center", va="center", color="#555")
+
+    def _svg_axes(self, ax) -> None:
+        lay = self.figure.layout
+        for axis, set_scale, set_lim, invert in ((lay.xaxis, ax.set_xscale, ax.set_xlim, ax.invert_xaxis),
+                                                  (lay.yaxis, ax.set_yscale, ax.set_ylim, ax.invert_yaxis)):
+            log = axis.type == "log"
+            set_scale("log" if log else "linear")
+            if axis.range is not None and axis.autorange in (False, None):
+                lo, hi = (10 ** float(v) for v in axis.range) if log else (float(v) for v in axis.range)
+                set_lim(lo, hi)  # a reversed range arrives as (hi, lo) and stays reversed
+            elif axis.autorange == "reversed":
+                invert()
+        if lay.yaxis.scaleanchor == "x":
+            ax.set_aspect("equal", adjustable="datalim")
 
     def offer_svg(self) -> None:
         """Put a download link for the SVG next to the button."""

@@ -119,6 +119,14 @@ def _lock(lock_path: Path, cancel: CancelToken | None, on_wait: Callable[[], Non
             time.sleep(0.1)
 
 
+def is_cached(namespace: str, settings: Any, root: Path | None = None) -> bool:
+    """Whether a result for ``settings`` is on disk already: a job that will only read it need not
+    queue for the heavy-job gate (``JobBar.run(..., heavy=not is_cached(...))``)."""
+    if not enabled():
+        return False
+    return ((root or cache_root()) / namespace / f"{cache_key(namespace, settings)}.pkl").exists()
+
+
 def cached(namespace: str, settings: Any, compute: Callable[[], T], *, cancel: CancelToken | None = None,
            progress: Progress = no_progress, root: Path | None = None) -> T:
     """The result of ``compute()`` for ``settings``, from disk if any kernel computed it before.

@@ -206,7 +206,7 @@ def test_interactive_plot_keeps_a_zoom_on_request_and_exports_what_is_on_screen(
     p.draw([dict(x=[0, 1, 2], y=[0, 1, 0], label="S2")], hlines=[(0.5, "half")], xlim=(0, 2))
     assert tuple(p.figure.layout.xaxis.range) == (2.0, 0.0)  # reversed and fixed
     p.figure.layout.xaxis.range = [1.5, 0.5]  # the user zooms
-    p.draw([dict(x=[0, 1, 2], y=[0, 2, 0], label="S2")], keep_view=True)
+    p.draw([dict(x=[0, 1, 2], y=[0, 2, 0], label="S2")], hlines=[(0.5, "half")], keep_view=True)
     assert tuple(p.figure.layout.xaxis.range) == (1.5, 0.5) and p.figure.data[0].y == (0, 2, 0)
     svg = p.svg().decode()
     assert svg.startswith("<?xml") and "half" in svg

@@ -23,7 +23,14 @@ unlearner gives AUC 0.5):
   statistic, not LiRA's likelihood ratio: the ratio's curvature turns small moves of records with
   extreme statistics into large ones (on digits 3 vs 8 with random requests, retraining: AUC 0.61
   with s, 0.47 with the ratio);
-* ``members_online``: the ordinary membership attack on the *current* members.
+* ``members_online``: the ordinary membership attack on the *current* members;
+* ``matched_online`` / ``matched_average``: the single-release and the averaging attack with
+  **matched negatives**: at every release the requester's own rule also picks never-members (as if
+  they were members: the never-members the release predicts most confidently, or worst, or at
+  random), and those are the negatives, each scored like a positive deleted at the same release.
+  An adaptive requester picks *particular* records (hard ones, easy ones); against all
+  never-members they stand out even under a model that never saw them, which is the selection,
+  not a leak. Against matched negatives a perfect unlearner gives 0.5 again.
 
 :func:`linked_target_attack` turns the difference attack on the linked requester's messengers
 into a membership attack on their targets (records that stayed): see :mod:`.requesters`.
@@ -47,7 +54,8 @@ if TYPE_CHECKING:
 
 FPRS = (0.001, 0.01)
 #: the attacks run on every release (see the module docstring)
-ATTACKS = ("single_online", "single_offline", "average_online", "difference", "members_online")
+ATTACKS = ("single_online", "single_offline", "average_online", "difference", "members_online", "matched_online",
+           "matched_average")
 
 
 @dataclass
@@ -176,6 +184,25 @@ def _average_attack(window: _Windows, deleted_at: dict[int, int], gone: np.ndarr
     return metrics(np.concatenate(pos), np.concatenate(neg), neg_weight=np.concatenate(wts))
 
 
+def _window_scores(window: _Windows, at: dict[int, int], ids: np.ndarray, t: int) -> np.ndarray:
+    """LiRA online scores of ``ids``, each under the average of releases since its own (matched)
+    deletion release ``at[id]``."""
+    out = np.empty(len(ids))
+    for r0 in sorted({at[int(i)] for i in ids}):
+        sel = np.array([at[int(i)] == r0 for i in ids])
+        tgt, sts = window(r0, t)
+        out[sel] = sts.score(tgt[ids[sel]], ids[sel])
+    return out
+
+
+def _matched(window: _Windows, deleted_at: dict, matched_at: dict, gone: np.ndarray, t: int) -> dict[str, Metrics]:
+    """The attacks with matched negatives (the never-members the requester's rule picked up to t)."""
+    neg = np.array([i for i, r in matched_at.items() if r <= t], dtype=int)
+    st, tgt = window.stats_single[t], window.target_single[t]
+    return {"matched_online": metrics(st.score(tgt[gone], gone), st.score(tgt[neg], neg)),
+            "matched_average": metrics(_window_scores(window, deleted_at, gone, t), _window_scores(window, matched_at, neg, t))}
+
+
 def drops(scores: list[np.ndarray]) -> np.ndarray:
     """(T+1, n) → (T, n): at release t (1..T) the largest drop of every record's score between two
     consecutive releases up to t, max_{u ≤ t} [score_{u−1} − score_u]."""
@@ -192,9 +219,11 @@ def linked_target_attack(drop: np.ndarray, pairs: Pairs) -> Metrics:
 
 
 def attack_learner(task: Task, learner: Learner, shadow: list[torch.Tensor], masks: np.ndarray,
-                   outsiders: np.ndarray, cancel: CancelToken | None = None, pairs: Pairs | None = None) -> LearnerRun:
-    """Run the attacks on every release of ``learner`` with its shadow releases (and the
-    linked-target attack when ``pairs`` are given)."""
+                   outsiders: np.ndarray, cancel: CancelToken | None = None, pairs: Pairs | None = None,
+                   matched_at: dict[int, int] | None = None) -> LearnerRun:
+    """Run the attacks on every release of ``learner`` with its shadow releases (the linked-target
+    attack when ``pairs`` are given; the matched attacks with ``matched_at`` = {never-member id:
+    release at which the requester's rule picked it}, else they are NaN)."""
     rels = learner.releases
     T = len(rels) - 1
     sharded = rels[0].sharded
@@ -214,7 +243,8 @@ def attack_learner(task: Task, learner: Learner, shadow: list[torch.Tensor], mas
                                          st.score(tgt_t[outsiders], outsiders, online=False)),
                "average_online": _average_attack(window, deleted_at, gone, outsiders, t, cancel),
                "difference": metrics(drop[t - 1, gone], drop[t - 1, outsiders]),
-               "members_online": metrics(st.score(tgt_t[present], present), st.score(tgt_t[outsiders], outsiders))}
+               "members_online": metrics(st.score(tgt_t[present], present), st.score(tgt_t[outsiders], outsiders)),
+               **_matched(window, deleted_at, matched_at or {}, gone, t)}
         out_rel.append(_release_json(rels[t]) | {"attacks": {k: v.to_json() for k, v in att.items()}})
         if t == T:
             roc = {k: {"fpr": v.fpr_curve.tolist(), "tpr": v.tpr_curve.tolist()} for k, v in att.items()}

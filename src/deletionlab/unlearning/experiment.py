@@ -242,15 +242,16 @@ def _last(agg: dict, k: str) -> dict:
 
 def sigma_sweep(ecfg: ExperimentConfig, *, progress: Progress = no_progress, cancel: CancelToken | None = None) -> dict:
     """Claim 3: Noisy-GD alone under ``ecfg.sigma_requester`` requests for every σ in ``ecfg.sigmas``
-    (the same seeds for every σ: paired); the average attack's AUC and the accuracy at the last
-    release, the certified ε after every request and the K_U a meaningful certificate would need."""
+    (the same seeds for every σ: paired); the average attack's AUC against all never-members and
+    against matched ones, the accuracy at the last release, the certified ε after every request
+    and the K_U a meaningful certificate would need."""
     task, n = ecfg.task_and_n()
     points = {}
     for i, sigma in enumerate(ecfg.sigmas):
         hyper = Hyper(**(asdict(ecfg.hyper) | {"sigma": sigma}))
         cfg = ecfg.run_config(ecfg.sigma_requester, learners=("noisy_gd",), hyper=hyper)
         agg = aggregate(sweep_seeds(cfg, range(ecfg.seeds), max_workers=ecfg.workers, cancel=cancel))["noisy_gd"]
-        points[str(sigma)] = {k: _last(agg, k) for k in ("average_online_auc", "accuracy")}
+        points[str(sigma)] = {k: _last(agg, k) for k in ("average_online_auc", "matched_average_auc", "accuracy")}
         points[str(sigma)] |= {"certified_epsilon": agg.get("certified_epsilon"),
                                "dp_epsilon": agg["certificate"]["dp_epsilon"] if "certificate" in agg else None,
                                "k_unlearn_needed": k_unlearn_for(task, hyper, n=n, records=ecfg.per_release,

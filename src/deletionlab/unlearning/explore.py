@@ -17,7 +17,7 @@ starts a job, :func:`explore` again before it computes); :mod:`.experiment` runs
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -52,6 +52,9 @@ SHADOW_SEED_OFFSET = 1
 REQUEST_SEED_OFFSET = 7
 #: learner number i draws its noise from ``seed + LEARNER_SEED_STRIDE * i``
 LEARNER_SEED_STRIDE = 10
+#: the never-members the requester's rule picks as matched negatives (random requests, and the linked
+#: requester, whose rule needs pairs): ``default_rng(seed + MATCH_SEED_OFFSET)``
+MATCH_SEED_OFFSET = 3
 #: deletions per release: the real limit is the service's records (checked with the data)
 MAX_DELETIONS = 100_000
 
@@ -159,18 +162,24 @@ def _run_learner(cfg: Config, li: int, key: str, ds: Dataset, task: Task, masks:
     """Release 0, ``cfg.releases`` answered batches of requests, the shadows, the attacks: one learner."""
     learner = make(key, task, Hyper(**asdict(cfg.hyper)), seed=cfg.seed + LEARNER_SEED_STRIDE * li, outsiders=ds.outsiders)
     rng = np.random.default_rng(cfg.seed + REQUEST_SEED_OFFSET)  # the same random requests for every learner
+    match_rng = np.random.default_rng(cfg.seed + MATCH_SEED_OFFSET)
+    rule = REQUESTERS["random" if cfg.requester == "linked" else cfg.requester]
+    matched_at: dict[int, int] = {}
     step(0, f"{learner.label}: release 0")
     rel = learner.fit(ds.members, cancel=cancel)
     step(1)
     for t in range(1, cfg.releases + 1):
         check_cancel(cancel)
         ids = REQUESTERS[cfg.requester](task, rel, cfg.per_release, rng, pairs)
+        pool = np.setdiff1d(ds.outsiders, list(matched_at))  # the same rule on the never-members left
+        if len(pool) > 1:
+            matched_at |= {int(i): t for i in rule(task, replace(rel, present=pool), cfg.per_release, match_rng, pairs)}
         rel = learner.delete(ids, cancel=cancel)
         step(1, f"{learner.label}: release {t}")
     step(0, f"{learner.label}: {cfg.shadows} shadow models")
     shadow = learner.shadow_releases(masks, cfg.releases + 1, cancel=cancel)
     step(1, f"{learner.label}: attacking")
-    run = attack_learner(task, learner, shadow, masks, ds.outsiders, cancel=cancel, pairs=pairs)
+    run = attack_learner(task, learner, shadow, masks, ds.outsiders, cancel=cancel, pairs=pairs, matched_at=matched_at)
     step(1, f"{learner.label}: done")
     return run
 

@@ -21,14 +21,14 @@ def fake_results(ratios: dict, random_ratio: float = 3.0, invariance: float = 1e
                    for c in ("bbc", "docstrings")}
             keep = int(round(80 * kept))
             nll["probe"] = [1] * keep + [0] * (100 - keep)
-            runs.append({"orientation": "pca", "level": lv, "seed": seed, "nll": nll, "flops": {"total": 0.8},
-                         **({"latency": {"batch 1": 1.1, "batch 16": 0.7}} if lv == 25.0 and seed == 0 else {})})
+            runs.append({"orientation": "pca", "level": lv, "seed": seed, "nll": nll, "flops": {"total": 0.8}})
     for lv in (25.0,):
         base = next(r for r in runs if r["level"] == lv and r["seed"] == 0)
         nll = {c: list(np.asarray(base["nll"][c]) + math.log(random_ratio)) for c in ("bbc", "docstrings")}
         runs.append({"orientation": "random", "level": lv, "seed": 0, "nll": {**nll, "probe": base["nll"]["probe"]}})
     inv = {"max_abs_logit_error": invariance, "fusion_only_error": invariance / 2, "max_abs_logit": 30.0, "tokens": 64}
     return {"config": {"seeds": [0, 1, 2]}, "runs": runs,
+            "latency": {"25": {"batch 1": {"dense": 1.0, "sliced": 1.1}, "batch 16": {"dense": 1.0, "sliced": 0.7}}},
             "dense": {"nll": dense, "invariance": {"float64": inv, "float32": {**inv, "max_abs_logit_error": 1e-3}},
                       "flops": {"total": 1.0}, "latency": {"batch 1": 1.0, "batch 16": 1.0}},
             "architectures": {"OPT-125M": {"0": {"params": {"total": 100, "head": 0, "shortcuts": 0}},

@@ -74,12 +74,12 @@ def size_table(run: dict) -> str:
     """Parameters by part, FLOPs per token and decoding latency, dense vs sliced (HTML)."""
     pd, ps = run["params"]["dense"], run["params"]["sliced"]
     rows = [(k, pd[k], ps[k]) for k in ("embeddings", "blocks", "shortcuts", "head", "total")]
-    body = "".join(f"<tr><td>{k}{' (tied to the embeddings)' if k == 'head' and pd.get('tied_head') else ''}</td>"
-                   f"<td>{_fmt_int(a)}</td><td>{_fmt_int(b)}</td><td>{(b / a - 1) * 100:+.0f} %</td></tr>" if a else
-                   f"<tr><td>{k}</td><td>{_fmt_int(a)}</td><td>{_fmt_int(b)}</td><td>new</td></tr>" for k, a, b in rows)
+    tied = " (dense: the embedding matrix, shared)" if pd.get("tied_head") else ""
+    body = "".join(f"<tr><td>{k}{tied if k == 'head' else ''}</td><td>{_fmt_int(a)}</td><td>{_fmt_int(b)}</td>"
+                   f"<td>{f'{(b / a - 1) * 100:+.0f} %' if a else 'new'}</td></tr>" for k, a, b in rows)
     fd, fs = run["flops"]["dense"]["total"], run["flops"]["sliced"]["total"]
-    body += (f"<tr><td>FLOPs per token (context {run['flops']['dense']['context']})</td><td>{fd / 1e6:.0f} M</td>"
-             f"<td>{fs / 1e6:.0f} M</td><td>{(fs / fd - 1) * 100:+.0f} %</td></tr>")
+    body += (f"<tr><td>FLOPs per token (context {run['flops']['dense']['context']})</td><td>{_fmt_int(fd)}</td>"
+             f"<td>{_fmt_int(fs)}</td><td>{(fs / fd - 1) * 100:+.0f} %</td></tr>")
     for b, lat in run.get("latency", {}).items():
         body += (f"<tr><td>CPU time per generated token, {b}</td><td>{lat['dense'] * 1e3:.0f} ms</td><td>{lat['sliced'] * 1e3:.0f} ms</td>"
                  f"<td>{(lat['sliced'] / lat['dense'] - 1) * 100:+.0f} %</td></tr>")
@@ -151,8 +151,10 @@ class SliceGPTExplorer(StudyRoot):
 
     # -- layout ----------------------------------------------------------------------------------
     def _build_controls(self, d: dict, sync: bool) -> None:
-        wide = W.Layout(width="430px")
-        self.model = W.Dropdown(options=[(c.label, c.key) for c in self._models], description="Model", layout=wide)
+        def wide() -> W.Layout:  # one Layout per widget: hiding one must not hide the others
+            return W.Layout(width="430px")
+
+        self.model = W.Dropdown(options=[(c.label, c.key) for c in self._models], description="Model", layout=wide())
         if d["model"] in [c.key for c in self._models]:
             self.model.value = d["model"]
         self.slicing = W.IntSlider(value=int(d["slicing"]), min=0, max=90, step=1, description="Slicing %", continuous_update=False,
@@ -160,16 +162,16 @@ class SliceGPTExplorer(StudyRoot):
         self.slicing.add_class("dl-slicing")
         self.schedule = W.Dropdown(options=[("the same for every block", "constant"), ("ramp: ½× early blocks → 1½× late", "ramp"),
                                             ("one value per block (list)", "custom")],
-                                   value="constant", description="Schedule", layout=wide)
-        self.per_layer = W.Text("", placeholder="e.g. 10, 10, 15, … one % per block", description="Per block", layout=wide,
+                                   value="constant", description="Schedule", layout=wide())
+        self.per_layer = W.Text("", placeholder="e.g. 10, 10, 15, … one % per block", description="Per block", layout=wide(),
                                 continuous_update=False)
         self.calibration = W.Dropdown(options=[("BBC News (training articles)", "bbc"), ("Python docstrings", "docstrings"),
                                                ("my own text (paste below)", "custom")], value="bbc", description="Calibrate on",
-                                      layout=wide)
+                                      layout=wide())
         self.custom_text = W.Textarea("", placeholder="Paste a few thousand words of text to calibrate on.",
                                       layout=W.Layout(width="430px", height="80px"))
         self.cal_size = W.Dropdown(options=[(f"{n} sequences × {t} tokens", (n, t)) for n, t in CALIBRATION_SIZES],
-                                   value=tuple(d["cal"]), description="Calibration", layout=wide)
+                                   value=tuple(d["cal"]), description="Calibration", layout=wide())
         self.orientation = W.ToggleButtons(options=[("PCA (the paper)", "pca"), ("random Q (ablation)", "random")], value="pca",
                                            style={"button_width": "150px"})
         self.run_button = W.Button(description="Slice", icon="cut", button_style="primary")
@@ -318,8 +320,9 @@ class SliceGPTExplorer(StudyRoot):
             return
         p = self._preview()
         names = p["names"]
-        xs_out = [i for i, n in enumerate(names) if n.endswith("output")]
-        xs_mid = [i for i, n in enumerate(names) if "→" in n]
+        sliced = [w < p["hidden"] for w in p["widths"]]  # the last block's output keeps all D dimensions: nothing to show
+        xs_out = [i for i, n in enumerate(names) if n.endswith("output") and sliced[i]]
+        xs_mid = [i for i, n in enumerate(names) if "→" in n and sliced[i]]
         series = [dict(x=[int(names[i].split()[1]) for i in xs_out], y=[max(p["discarded"][i], 1e-9) for i in xs_out],
                        label="block output", style="o-"),
                   dict(x=[int(names[i].split()[1]) for i in xs_mid], y=[max(p["discarded"][i], 1e-9) for i in xs_mid],

@@ -93,6 +93,22 @@ def _one_run(dense, tok, cfg: ExperimentConfig, run: dict, progress, cancel) -> 
     return out
 
 
+def _latency(dense, tok, cfg: ExperimentConfig, cancel) -> dict:
+    """Decoding time per token, dense and sliced measured alternately (see ``measure.paired_latency``),
+    at each latency level (the sliced model of the first seed, rebuilt)."""
+    from deletionlab.slicegpt import measure
+    from deletionlab.slicegpt.data import corpus, token_windows
+    from deletionlab.slicegpt.slicing import slice_model
+
+    out = {}
+    n = dense.config.num_hidden_layers
+    for lv in cfg.latency_levels:
+        cal = token_windows(tok, corpus("bbc", "calibration"), cfg.n_calibration, cfg.seq_len, seed=cfg.seeds[0])
+        sliced, _ = slice_model(dense, list(cal.split(4)), [lv / 100] * n, seed=cfg.seeds[0], cancel=cancel)
+        out[f"{lv:g}"] = measure.paired_latency(dense, sliced, cancel=cancel)
+    return out
+
+
 def _dense(dense, tok, cfg, progress, cancel) -> dict:
     from deletionlab.slicegpt import measure
     from deletionlab.slicegpt.explore import invariance_check
@@ -152,12 +168,15 @@ def run_experiment(config: ExperimentConfig | None = None, *, progress=no_progre
             got[key] = _cached(folder, key, lambda: _one_run(dense, tok, cfg, run, _sub(progress, (k + 1) / total, (k + 2) / total),
                                                               cancel), lambda name: log(f"{name} done"))
         progress(k + 2, total, key)
-    others = [key for key in ["dense", *(_run_key(r) for r in runs)] if key not in got]
+    if i == n - 1 and cfg.latency_levels:  # after this shard's runs: timing wants the machine as quiet as it gets
+        got["latency"] = _cached(folder, "latency", lambda: _latency(dense, tok, cfg, cancel), log)
+    parts = ["dense", *(_run_key(r) for r in runs)] + (["latency"] if cfg.latency_levels else [])
+    others = [key for key in parts if key not in got]
     if others:  # parts computed by other shards
         if folder is None or not all((folder / f"{key}.json").exists() for key in others):
             return None
         got.update({key: json.loads((folder / f"{key}.json").read_text()) for key in others})
-    return {"config": asdict(cfg), "model": M.choice_by_key(cfg.model).label, "dense": got["dense"],
+    return {"config": asdict(cfg), "model": M.choice_by_key(cfg.model).label, "dense": got["dense"], "latency": got.get("latency", {}),
             "runs": [got[_run_key(r)] for r in runs], "architectures": architectures(dense),
             "machine": {"threads": torch.get_num_threads(), "processor": platform.processor() or platform.machine(),
                         "python": platform.python_version(), "torch": torch.__version__}}

@@ -177,8 +177,7 @@ def _size_speed(dense, sliced, s: Settings, cancel) -> dict:
     out = {"params": {"dense": measure.parameter_counts(dense), "sliced": measure.parameter_counts(sliced)},
            "flops": {"dense": measure.flops_per_token(dense, s.seq_len), "sliced": measure.flops_per_token(sliced, s.seq_len)}}
     if s.latency:
-        out["latency"] = {f"batch {b}": {"dense": measure.decode_latency(dense, b, cancel=cancel),
-                                         "sliced": measure.decode_latency(sliced, b, cancel=cancel)} for b in (1, 16)}
+        out["latency"] = measure.paired_latency(dense, sliced, cancel=cancel)
     return out
 
 

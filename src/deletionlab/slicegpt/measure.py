@@ -205,6 +205,19 @@ def decode_latency(model: nn.Module, batch: int, prompt: int = 32, new: int = 16
     return max(best, 1e-9)
 
 
+def paired_latency(dense: nn.Module, sliced: nn.Module, batches: Sequence[int] = (1, 16), repeats: int = 3, cancel=None) -> dict:
+    """Decoding time per token of two models measured alternately (dense, sliced, dense, ...), the
+    best of ``repeats`` each, so that a busy machine slows both alike."""
+    out = {}
+    for b in batches:
+        best = {"dense": float("inf"), "sliced": float("inf")}
+        for _ in range(repeats):
+            for name, m in (("dense", dense), ("sliced", sliced)):
+                best[name] = min(best[name], decode_latency(m, b, repeats=1, cancel=cancel))
+        out[f"batch {b}"] = best
+    return out
+
+
 @torch.no_grad()
 def generate(model: nn.Module, tokenizer, prompt: str, new_tokens: int = 40, cancel=None) -> str:
     """Greedy continuation of ``prompt`` (the chat template is not applied: plain continuation)."""

@@ -88,8 +88,6 @@ def _one_run(dense, tok, cfg: ExperimentConfig, run: dict, progress, cancel) -> 
     out = {**run, "nll": ev, "slice": summary, "params": measure.parameter_counts(sliced),
            "flops": measure.flops_per_token(sliced, cfg.seq_len), "seconds_slice": round(t_slice, 1),
            "seconds": round(time.time() - t0, 1)}
-    if run["orientation"] == "pca" and run["level"] in cfg.latency_levels and run["seed"] == cfg.seeds[0]:
-        out["latency"] = {f"batch {b}": measure.decode_latency(sliced, b, cancel=cancel) for b in (1, 16)}
     return out
 
 
@@ -118,8 +116,6 @@ def _dense(dense, tok, cfg, progress, cancel) -> dict:
     out["invariance"] = {dt: invariance_check(cfg.model, calibration_tokens=cfg.invariance_tokens, dtype=dt, cancel=cancel,
                                               progress=_sub(progress, 0.5 + 0.2 * i, 0.7 + 0.2 * i))
                          for i, dt in enumerate(("float64", "float32"))}
-    if cfg.latency_levels:
-        out["latency"] = {f"batch {b}": measure.decode_latency(dense, b, cancel=cancel) for b in (1, 16)}
     return out
 
 

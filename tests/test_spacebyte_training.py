@@ -10,7 +10,7 @@ from deletionlab.core.jobs import CancelToken, UserError
 from deletionlab.spacebyte import data as D
 from deletionlab.spacebyte.experiment import ExperimentConfig, Stage, frontier, paired, run_experiment
 from deletionlab.spacebyte.models import ModelConfig, build
-from deletionlab.spacebyte.report import compare, verdict_less
+from deletionlab.spacebyte.report import compare, summary, verdict_less
 from deletionlab.spacebyte.training import TrainConfig, evaluate, lr_factor, plan, train
 
 
@@ -122,7 +122,7 @@ def _fake(offsets: dict) -> dict:
     records = [{"corpus": "prose", "budget": 1e12, "arch": arch, "size": "S", "seed": seed, "bpb": 3.0 + 0.1 * seed + off[seed]}
                for seed in range(3) for arch, off in offsets.items()]
     front = frontier(records)
-    means = {"prose": {"1e+12": {a: {"mean": float(np.mean([v["bpb"] for v in s.values()])), "se": 0.01}
+    means = {"prose": {"1e+12": {a: {"mean": float(np.mean([v["bpb"] for v in s.values()])), "se": 0.01, "n": 3}
                                  for a, s in front["prose"]["1e+12"].items()}}}
     return {"frontier": front, "frontier_mean": means, "paired": paired(front), "patches": {}}
 
@@ -136,3 +136,6 @@ def test_verdicts_follow_the_paired_differences_and_say_how_the_threshold_moves_
     assert mb.verdict.startswith("not resolved") and "agrees at 1 s.e." in mb.verdict  # Δ = -0.053 ± 0.029
     assert rows["SpaceByte roughly matches the subword Transformer"].verdict.startswith("agrees")
     assert verdict_less(0.5, 0.1) == "disagrees" and verdict_less(-0.1, None) == "one seed: no verdict"
+    lines = summary(res)
+    assert "that is the paper's order (SpaceByte < MegaByte < byte Transformer)" in lines[0]
+    assert lines[-1].startswith("Of 3 seed-paired claims") and "2 agree" in lines[-1]

@@ -68,8 +68,12 @@ seed-paired difference is below zero by more than two standard errors.
 from deletionlab.spacebyte.report import load_results
 from deletionlab.widgets import SpaceByteResultsView
 
+from IPython.display import Markdown
+from deletionlab.spacebyte.report import summary
+
 results = load_results()
 if results:
+    display(Markdown("\\n".join(f"* {line}" for line in summary(results))))
     display(SpaceByteResultsView(results))
 else:
     print("No results yet: run `python scripts/spacebyte_experiment.py`.")

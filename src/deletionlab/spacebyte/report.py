@@ -113,6 +113,32 @@ def ordering(results: dict, corpus: str, budget: str) -> list[tuple[str, float, 
     return sorted(((a, v["mean"], v["se"]) for a, v in m.items()), key=lambda t: t[1])
 
 
+#: the paper's order at equal compute (Table 1, every data set), best first
+PAPER_ORDER = ("spacebyte", "megabyte", "byte")
+
+
+def summary(results: dict) -> list[str]:
+    """Plain sentences, computed from the results: our order at each corpus and budget next to the
+    paper's, and how many of the paper's pairwise claims the seed-paired differences support."""
+    out = []
+    for corpus, budgets in results["frontier_mean"].items():
+        for budget in sorted(budgets, key=float):
+            order = ordering(results, corpus, budget)
+            seeds = max(v["n"] for v in budgets[budget].values())
+            items = " < ".join(f"{NAMES[a]} {m:.3f}" + (f" ± {se:.3f}" if se is not None else "") for a, m, se in order)
+            ours = [a for a, _, _ in order if a in PAPER_ORDER]
+            same = "the paper's order" if ours == [a for a in PAPER_ORDER if a in ours] else "not the paper's order"
+            out.append(f"{CORPUS_NAMES[corpus]}, {float(budget):.0e} FLOPs ({seeds} seed{'s' if seeds > 1 else ''}): {items} "
+                       f"bits per byte; of SpaceByte, MegaByte and the byte Transformer, that is {same} "
+                       f"({' < '.join(NAMES[a] for a in ours)}).")
+    verdicts = [r.verdict for r in compare(results) if "at equal compute" in r.claim]
+    agree = sum(v.startswith("agrees") for v in verdicts)
+    against = sum(v.startswith("disagrees") for v in verdicts)
+    out.append(f"Of {len(verdicts)} seed-paired claims \"a has lower bits per byte than b\", {agree} agree with the paper, "
+               f"{against} disagree beyond two standard errors and {len(verdicts) - agree - against} are unresolved or single-seed.")
+    return out
+
+
 def load_results(path: Path | None = None) -> dict | None:
     """The committed results of ``scripts/spacebyte_experiment.py`` (None if not made yet)."""
     return _load("spacebyte", path)

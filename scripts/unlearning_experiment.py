@@ -13,8 +13,8 @@ deleted, 30 later releases). Writes ``src/deletionlab/assets/unlearning/results.
 ``save_results``; the notebook computes its verdicts from it.
 
 Resumable: each finished part is kept in ``--checkpoint`` (default: a file in the system's temp
-folder named after the arguments) and not run again; the file is removed once the results are
-written.
+folder named after the arguments and the study's source code) and not run again; the file is
+removed once the results are written.
 """
 
 from __future__ import annotations
@@ -46,7 +46,10 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     t0 = time.time()
     cfg = ExperimentConfig(seeds=args.seeds, requesters=tuple(args.requesters or REQUESTER_KEYS), workers=args.workers)
-    key = hashlib.sha1(json.dumps([args.seeds, list(cfg.requesters)]).encode()).hexdigest()[:10]
+    # the key covers the arguments and the study's source: a checkpoint of other code is never reused
+    src = sorted((Path(__file__).resolve().parents[1] / "src" / "deletionlab" / "unlearning").glob("*.py"))
+    key = hashlib.sha1(json.dumps([args.seeds, list(cfg.requesters)]).encode()
+                       + b"".join(p.read_bytes() for p in src)).hexdigest()[:10]
     ckpt_path = args.checkpoint or Path(tempfile.gettempdir()) / f"unlearning_experiment_{key}.json"
     ckpt = json.loads(ckpt_path.read_text()) if ckpt_path.exists() else {}
     if ckpt:

@@ -36,6 +36,7 @@ COLORS = {"retrain": "tab:blue", "sisa": "tab:green", "caching": "tab:red", "noi
 ATTACK_LABELS = {"single_online": "single release (LiRA online)", "single_offline": "single release (LiRA offline)",
                  "average_online": "average of releases since deletion (LiRA online)",
                  "difference": "largest drop between consecutive releases",
+                 "matched_online": "single release vs never-members the requester's rule picks",
                  "members_online": "current members, not the deleted (LiRA online)"}
 #: the accounting tab draws the bound for the k-th request with k = releases, at most this (the
 #: Rényi order doubles with every request, so later requests only push the bound off the chart)
@@ -120,7 +121,8 @@ class UnlearningExplorer(StudyRoot):
 
     def _build_tabs(self) -> W.Tab:
         self.attack = W.ToggleButtons(options=[("single release", "single_online"), ("average since deletion", "average_online"),
-                                               ("difference of releases", "difference"), ("offline LiRA", "single_offline"),
+                                               ("difference of releases", "difference"), ("matched negatives", "matched_online"),
+                                               ("offline LiRA", "single_offline"),
                                                ("current members", "members_online")],
                                       value="single_online", style={"button_width": "150px"})
         self.timeline_auc = LinePlot("leakage of deleted records per release", "release", "LiRA ROC AUC", width=5.4, height=3.2)

@@ -45,10 +45,11 @@ from .common import JobBar, LinePlot, StudyRoot, claims_table, escape, source_li
 
 COLORS = {"s3t": "tab:green", "sisa": "tab:orange"}
 CELL = {SERVED: ("#2d6a4f", "#fff"), 1: ("#b7e4c7", "#1b4332"), OFF: ("#d9d9d9", "#888")}
-HELP = ("<b>What to try.</b> Delete one record and watch its shard's adapters go grey: every sequence is cut back to the "
-        "prefix before the record's slice, and the shard serves its longest surviving prefix. Send a burst of 20, then a "
-        "stream from the <i>one hot slice</i> prior; compare with SISA below, which has one ordering per shard. When no "
-        "shard can serve, retrain. Change B′ (sequences per shard) or the selection strategy and train again.")
+LEGEND = ("<span class='dl-muted'>Each cell is one step's adapters, labelled with the slice that step added: "
+          "<span style='background:#2d6a4f;color:#fff;padding:0 4px'>served</span> "
+          "<span style='background:#b7e4c7;padding:0 4px'>alive</span> "
+          "<span style='background:#d9d9d9;color:#888;padding:0 4px'>switched off</span>; a red frame marks the slice of the "
+          "last request. Try one deletion, a burst of 20, a stream from the one-hot-slice prior, then B′ = 1 against B′ = 3.</span>")
 
 
 def _whole(w: W.Text, name: str) -> int:
@@ -98,18 +99,19 @@ class S3TExplorer(StudyRoot):
         s = settings or Settings()
         self.base = s
         self.delay = delay
-        lay = W.Layout(width="170px")
+        lay = W.Layout(width="150px")
+        wide = {"description_width": "initial"}
         self.dataset = W.Dropdown(options=[(v, k) for k, v in DATASETS.items()], value=s.dataset, description="Data",
                                   layout=W.Layout(width="520px"))
         self.strategy = W.Dropdown(options=[(v, k) for k, v in STRATEGIES.items()], value=s.strategy, description="Sequences",
                                    layout=W.Layout(width="400px"))
         self.prior = W.Dropdown(options=[(v, k) for k, v in PRIORS.items()], value=s.prior, description="Prior",
                                 layout=W.Layout(width="400px"))
-        self.shards = W.Text(str(s.shards), description="shards m", layout=lay)
-        self.slices = W.Text(str(s.slices), description="slices L", layout=lay)
-        self.sequences = W.Text(str(s.sequences), description="budget B′", layout=lay)
-        self.per_step = W.Text(str(s.per_step), description="layers k", layout=lay)
-        self.per_shard = W.Text(str(s.per_shard), description="records/shard", layout=W.Layout(width="200px"))
+        self.shards = W.Text(str(s.shards), description="shards m", layout=lay, style=wide)
+        self.slices = W.Text(str(s.slices), description="slices L", layout=lay, style=wide)
+        self.sequences = W.Text(str(s.sequences), description="sequences B′", layout=lay, style=wide)
+        self.per_step = W.Text(str(s.per_step), description="layers per step k", layout=W.Layout(width="180px"), style=wide)
+        self.per_shard = W.Text(str(s.per_shard), description="records per shard", layout=W.Layout(width="190px"), style=wide)
         for w, c in ((self.shards, "dl-shards"), (self.slices, "dl-slices"), (self.sequences, "dl-sequences")):
             w.add_class(c)
         self.train_button = W.Button(description="Load / train", icon="play", button_style="primary")
@@ -125,10 +127,10 @@ class S3TExplorer(StudyRoot):
         self.acc_plot = LinePlot("accuracy while requests arrive", "deletion requests", "test accuracy", width=5.4, height=3.2)
         self.cap_plot = LinePlot("can the system still serve?", "deletion requests", "P(some shard serves)", width=5.4, height=3.2)
         self.acc_plot.add_class("dl-acc")
-        controls = W.VBox([W.HTML(HELP), W.HBox([self.dataset]), W.HBox([self.shards, self.slices, self.sequences, self.per_step,
+        controls = W.VBox([W.HBox([self.dataset]), W.HBox([self.shards, self.slices, self.sequences, self.per_step,
                                                                           self.per_shard]),
                            W.HBox([self.strategy, self.prior]), W.HBox([self.train_button, self.job])])
-        views = W.VBox([self.requests, self.summary, W.HBox([self.grid, self.sisa_grid]),
+        views = W.VBox([self.requests, self.summary, W.HTML(LEGEND), W.HBox([self.grid, self.sisa_grid]),
                         W.HBox([self.acc_plot, self.cap_plot])])
         super().__init__("s3t", [controls, views], **kwargs)
         self.train_button.on_click(lambda _: self.start())

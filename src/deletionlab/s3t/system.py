@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import MutableMapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -284,16 +285,46 @@ def save_system(system: System, folder: Path) -> Path:
     return folder
 
 
-def load_system(folder: Path) -> System:
-    """A system saved by :func:`save_system` (its checkpoints as torch tensors)."""
-    from safetensors.torch import load_file
+class LazyCheckpoints(MutableMapping):
+    """A system's checkpoints, read from ``adapters.safetensors`` on first use: opening a shipped
+    system (its test logits are all the explorer needs to serve) then never imports torch."""
 
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._data: dict | None = None
+
+    def _load(self) -> dict:
+        if self._data is None:
+            from safetensors.torch import load_file
+
+            data: dict = {}
+            for key, t in load_file(str(self.path)).items():
+                h, b, i, name = key.split(".", 3)
+                data.setdefault((int(h[1:]), int(b[1:]), int(i[1:])), {})[name] = t
+            self._data = data
+        return self._data
+
+    def __getitem__(self, key):
+        return self._load()[key]
+
+    def __setitem__(self, key, value) -> None:
+        self._load()[key] = value
+
+    def __delitem__(self, key) -> None:
+        del self._load()[key]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+def load_system(folder: Path) -> System:
+    """A system saved by :func:`save_system` (its checkpoints are read on first use)."""
     folder = Path(folder)
     meta = json.loads((folder / "system.json").read_text())
-    checkpoints: dict = {}
-    for key, t in load_file(str(folder / "adapters.safetensors")).items():
-        h, b, i, name = key.split(".", 3)
-        checkpoints.setdefault((int(h[1:]), int(b[1:]), int(i[1:])), {})[name] = t
     return System(meta["kind"], SystemConfig.from_dict(meta["config"]), np.array(meta["orderings"], dtype=np.int64),
-                  np.array(meta["shard_of"], dtype=np.int64), np.array(meta["slice_of"], dtype=np.int64), checkpoints,
-                  np.load(folder / "test_logits.npy"), Cost(**meta["cost"]), np.array(meta["step_cost"]), meta["classes"])
+                  np.array(meta["shard_of"], dtype=np.int64), np.array(meta["slice_of"], dtype=np.int64),
+                  LazyCheckpoints(folder / "adapters.safetensors"), np.load(folder / "test_logits.npy"), Cost(**meta["cost"]),
+                  np.array(meta["step_cost"]), meta["classes"])

@@ -28,15 +28,15 @@ def test_difference_image_is_white_where_nothing_changed():
 
 def test_trunk_cache_reuses_the_trunk_until_the_prompts_change(tiny_pipe):
     cache = TrunkCache()
-    s = Settings("a red circle above a blue square", "a blue square", steps=6, guidance=4.0, seed=2, start=0)
+    s = Settings("a red circle above a blue square", "a blue square", steps=4, guidance=4.0, seed=2, start=0)
     first = explore(tiny_pipe, s, cache=cache)
-    assert first.run.unet_calls == 6 and cache.trunk is first.run.trunk
-    later = explore(tiny_pipe, Settings(s.prompt, s.negative_prompt, 6, 4.0, 2, start=4), cache=cache)
-    assert later.run.unet_calls == 6 - 4  # only the suffix after the new start
+    assert first.run.unet_calls == 4 and cache.trunk is first.run.trunk
+    later = explore(tiny_pipe, Settings(s.prompt, s.negative_prompt, 4, 4.0, 2, start=3), cache=cache)
+    assert later.run.unet_calls == 4 - 3  # only the suffix after the new start
     np.testing.assert_array_equal(later.reference, first.reference)
-    other = explore(tiny_pipe, Settings(s.prompt, "a red circle", 6, 4.0, 2, start=4), cache=cache)
-    assert other.run.unet_calls == 6  # the trunk records the negative prompt's ε: a new one starts over
-    assert cache.trunk_for(Settings(s.prompt, "a red circle", 6, 4.0, 3)) is None  # another seed
+    other = explore(tiny_pipe, Settings(s.prompt, "a red circle", 4, 4.0, 2, start=3), cache=cache)
+    assert other.run.unet_calls == 4  # the trunk records the negative prompt's ε: a new one starts over
+    assert cache.trunk_for(Settings(s.prompt, "a red circle", 4, 4.0, 3)) is None  # another seed
     cache.clear()
     assert cache.trunk is None and cache.prompts is None
 

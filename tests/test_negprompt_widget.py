@@ -1,5 +1,7 @@
 """Headless tests of NegativePromptExplorer with a tiny random pipeline."""
 
+import warnings
+
 import numpy as np
 
 from deletionlab.negprompt.models import Checkpoint
@@ -105,7 +107,10 @@ def test_shipped_model_default_demo_removes_the_square_and_late_start_keeps_it()
 
 def test_results_view_shows_the_committed_table_and_plots():
     results = load_results()
-    view = NegativePromptResultsView(results, title="committed")
+    with warnings.catch_warnings(record=True) as caught:  # a warning would be printed on the dashboard
+        warnings.simplefilter("always")
+        view = NegativePromptResultsView(results, title="committed")
+    assert [str(w.message) for w in caught] == []
     head = view.children[0].value
     assert len(view.rows) >= 8 and head.count("<tr>") == len(view.rows) + 1  # header + one row per claim
     assert "Source: python scripts/negprompt_experiment" in head and f"{results['summary']['scenes']} scenes" in head

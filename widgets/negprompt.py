@@ -367,8 +367,8 @@ class NegativePromptResultsView(W.VBox):
             ys = [s.get(f"attention_{branch}_{k}", {}) for k in ("noun", "adjective")]
             groups[name] = ([y.get("mean") if y.get("n") else None for y in ys], [y.get("std") if y.get("n") else None for y in ys])
         paper = paper_critical_steps(s["steps"])
-        fig.draw([dict(x=[0, 1], y=[paper["noun"], paper["adjective"]], label="paper (negative, SD 1.x)", style="kx", markersize=10)],
-                 bars={"categories": ["noun (shape)", "adjective (colour)"], "groups": groups})
+        marks = dict(x=[0, 1], y=[paper["noun"], paper["adjective"]], label="paper (negative, SD 1.x)", style="x", color="k", markersize=10)
+        fig.draw([marks], bars={"categories": ["noun (shape)", "adjective (colour)"], "groups": groups})
         return fig
 
     @staticmethod

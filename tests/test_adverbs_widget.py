@@ -65,7 +65,7 @@ def test_bad_experiment_settings_are_a_sentence_and_start_nothing(small_loader):
     w.exp_seeds.max = 100
     w.exp_seeds.value = 60  # beyond the science's range
     w.exp_button.click()
-    assert w.exp_job.state == "error" and "Seeds must be a whole number from 1 to 50" in w.exp_job.error_line.value
+    assert w.exp_job.state == "error" and "Seeds must be a whole number from 2 to 50" in w.exp_job.error_line.value
     assert w.experiment is None
 
 

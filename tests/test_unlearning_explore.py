@@ -5,10 +5,10 @@ import pytest
 
 from deletionlab.core.jobs import Cancelled, CancelToken, UserError
 from deletionlab.unlearning.data import load
-from deletionlab.unlearning.explore import Config, explore, validate
+from deletionlab.unlearning.explore import Config, explore, reference_stats, validate
 from deletionlab.unlearning.learners import Hyper, make
-from deletionlab.unlearning.models import Task
-from deletionlab.unlearning.requesters import REQUESTERS
+from deletionlab.unlearning.models import Task, balanced_masks
+from deletionlab.unlearning.requesters import REQUESTERS, link_pairs
 
 
 def test_requesters_pick_present_members():
@@ -18,8 +18,10 @@ def test_requesters_pick_present_members():
     rel = lr.fit(ds.members)
     rng = np.random.default_rng(0)
     conf = task.confidence(rel.params)
+    masks = balanced_masks(ds.n, 8, np.random.default_rng(1))
+    pairs = link_pairs(ds.members, ds.outsiders, 20, reference_stats(task, masks, Hyper()))
     for name, fn in REQUESTERS.items():
-        ids = fn(task, rel, 7, rng)
+        ids = fn(task, rel, 7, rng, pairs)
         assert len(ids) == 7 and len(set(ids)) == 7 and np.isin(ids, rel.present).all(), name
     top = REQUESTERS["confident"](task, rel, 7, rng)
     low = REQUESTERS["misclassified"](task, rel, 7, rng)
@@ -43,7 +45,7 @@ def test_simulation_tracks_every_release_and_deleted_record():
 
 
 def test_simulation_input_errors():
-    with pytest.raises(UserError, match="Zero releases"):
+    with pytest.raises(UserError, match="Releases must be a whole number from 1 to 50 .got 0"):
         explore(Config(releases=0))
     with pytest.raises(UserError, match="holds only"):
         explore(Config(releases=40, per_release=10))
@@ -64,17 +66,23 @@ def test_sigma_zero_runs_with_a_note():
     ({"requester": "nobody"}, "Unknown requester"),
     ({"learners": ()}, "at least one learner"),
     ({"learners": ("retrain", "magic")}, "Unknown learner 'magic'"),
-    ({"releases": 0}, "Zero releases"),
+    ({"releases": 0}, "Releases must be a whole number from 1 to 50"),
     ({"releases": 51}, "Releases must be a whole number from 1 to 50"),
     ({"releases": 2.5}, "from 1 to 50.*got 2.5"),
-    ({"releases": -3}, "from 1 to 50"),
-    ({"per_release": 0}, "at least one deletion request"),
-    ({"shadows": 7}, "even number of shadow models between 4 and 512"),
-    ({"shadows": 1024}, "between 4 and 512"),
-    ({"seed": -1}, "seed must be a whole number from 0"),
-    ({"hyper": Hyper(sigma=-0.1)}, "σ cannot be negative"),
-    ({"hyper": Hyper(eta=50.0)}, "would diverge"),
-    ({"releases": 40, "per_release": 10}, "holds only 178 records"),
+    ({"releases": -1}, "from 1 to 50.*got -1"),
+    ({"releases": float("nan")}, "Releases must be a whole number.*got nan"),
+    ({"releases": float("inf")}, "Releases must be a whole number.*got inf"),
+    ({"releases": 10 ** 308}, "Releases must be a whole number.*got 100000000000…"),
+    ({"per_release": 0}, "Deletions per release must be a whole number from 1"),
+    ({"shadows": 7}, "Shadow models must be an even number from 4 to 512"),
+    ({"shadows": 1024}, "Shadow models must be a whole number from 4 to 512"),
+    ({"seed": -1}, "Seed must be a whole number from 0 to 1,000,000,000"),
+    ({"seed": 2 ** 64}, "Seed must be a whole number from 0 to 1,000,000,000"),
+    ({"hyper": Hyper(sigma=-0.1)}, "Noise σ must be 0 .no noise. or a number from 0.0001 to 1"),
+    ({"hyper": Hyper(sigma=1e10)}, "Noise σ must be"),
+    ({"hyper": Hyper(eta=50.0)}, "Step size η must be a number above 0 and at most 1.98.*would diverge"),
+    ({"releases": 40, "per_release": 10}, "Deletions per release must be at most 4 with 40 releases.*holds only 178 records"),
+    ({"requester": "linked", "releases": 20, "per_release": 7}, "linked requester .*at most 118"),
     ({"dataset": "diabetes"}, "regression data set; use the ridge model"),
 ])
 def test_validate_names_the_field(change, message):
@@ -86,3 +94,85 @@ def test_validate_returns_the_configuration_it_accepts():
     cfg = Config(releases=3, per_release=4, shadows=8)
     assert validate(cfg) is cfg
     assert validate(Config(dataset="diabetes", model="ridge", learners=("retrain",))).model == "ridge"
+
+
+def test_linked_requester_deletes_messengers_of_member_looking_targets():
+    """The paper's construction on a tiny run: only messengers delete, the pairs are the same for
+    every requester, and the linked-target attack is computed for every learner."""
+    cfg = Config(requester="linked", releases=3, per_release=4, shadows=8, learners=("retrain", "noisy_gd"),
+                 hyper=Hyper(k_learn=50, k_unlearn=5))
+    res = explore(cfg)
+    ds = load("digits_3v8")
+    task = Task.from_dataset(ds)
+    pairs = link_pairs(ds.members, ds.outsiders, 12, reference_stats(task, balanced_masks(ds.n, 8, np.random.default_rng(1)),
+                                                                     cfg.hyper))
+    assert len(pairs) == 24 and pairs.target_member.sum() == 12
+    assert not np.isin(pairs.targets, pairs.messengers).any() and np.isin(pairs.messengers, ds.members).all()
+    for run in res.runs.values():
+        deleted = [i for r in run.releases for i in r["deleted"]]
+        assert np.isin(deleted, pairs.messengers).all() and len(deleted) == 12
+        assert run.linked["n_pos"] == 12 and run.linked["n_neg"] == 12 and 0 <= run.linked["auc"] <= 1
+        assert 0 <= run.releases[-1]["attacks"]["difference"]["auc"] <= 1
+    # the first batch: the messengers of the 4 targets that look most like members under release 0
+    lr = make("retrain", task, cfg.hyper)
+    rel0 = lr.fit(ds.members)
+    score = pairs.stats.score(task.confidence(rel0.params)[pairs.targets], pairs.targets)
+    first = set(pairs.messengers[np.argsort(-score)[:4]])
+    assert set(res.runs["retrain"].releases[1]["deleted"]) == first
+
+
+def test_difference_attack_sees_a_record_leave():
+    """Retraining without a record lowers its statistic: the largest drop between consecutive
+    releases ranks the deleted records above never-members (digits 3 vs 8, random requests)."""
+    from deletionlab.unlearning.attack import drops
+
+    S = np.array([[1.0, 0.0, 0.5], [0.2, 0.1, 0.4], [0.3, -0.5, 0.6]])  # 3 releases × 3 records
+    np.testing.assert_allclose(drops(S), [[0.8, -0.1, 0.1], [0.8, 0.6, 0.1]])
+    res = explore(Config(releases=6, per_release=5, shadows=8, learners=("retrain",)))
+    assert res.runs["retrain"].releases[-1]["attacks"]["difference"]["auc"] > 0.55
+
+
+def test_certificate_in_every_run_with_noisy_gd():
+    res = explore(Config(releases=2, per_release=3, shadows=8, learners=("noisy_gd",), hyper=Hyper(k_learn=50, k_unlearn=5)))
+    cert = res.certificate
+    assert len(cert["epsilon"]) == 2 and cert["epsilon"][1] > cert["epsilon"][0] > 0 and cert["records"] == 3
+    assert explore(Config(releases=1, shadows=8, learners=("retrain",))).certificate is None
+
+
+@pytest.mark.parametrize("model,cancel_after", [("logistic", 0.3), ("logistic", 2.0), ("mlp", 1.0)])
+def test_cancel_stops_the_run_within_a_second(model, cancel_after):
+    """The explorer's run is the study's longest job: it must stop within 1 s of a cancel,
+    wherever it is (training, shadows, attacks)."""
+    import threading
+    import time
+
+    tok = CancelToken()
+    out = {}
+    cfg = validate(Config(model=model))  # as the widget does before it starts the job (this imports the data loaders)
+
+    def run():
+        try:
+            explore(cfg, cancel=tok)
+        except Cancelled:
+            out["stopped"] = time.perf_counter()
+
+    th = threading.Thread(target=run)
+    th.start()
+    time.sleep(cancel_after)
+    t0 = time.perf_counter()
+    tok.cancel()
+    th.join(10)
+    assert "stopped" in out, "the run did not stop at a cancellation check"
+    print(f"cancel latency ({model}, after {cancel_after} s): {out['stopped'] - t0:.3f} s")
+    assert out["stopped"] - t0 < 1.0
+
+
+def test_matched_never_members_remove_the_selection_effect():
+    """The misclassified requester picks hard records: against all never-members they look like
+    non-members even after retraining (AUC well below 0.5); against the never-members the same rule
+    picks (matched) the gap closes."""
+    res = explore(Config(requester="misclassified", shadows=8, learners=("retrain",)))
+    last = res.runs["retrain"].releases[-1]["attacks"]
+    assert last["matched_online"]["n_neg"] == last["matched_online"]["n_pos"] == 50
+    assert last["single_online"]["auc"] < 0.45 and last["matched_online"]["auc"] - last["single_online"]["auc"] > 0.08
+    assert last["matched_average"]["auc"] == pytest.approx(last["matched_online"]["auc"])  # retraining: releases repeat nothing

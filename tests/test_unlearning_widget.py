@@ -23,6 +23,8 @@ def explorer():
 def test_run_fills_every_view(explorer):
     ex = explorer
     res = ex.result
+    assert "certified ε" in ex.summary.value and "vacuous" in ex.summary.value  # Noisy-GD's, at the defaults
+    assert "AUC linked targets" in ex.summary.value and "AUC difference" in ex.summary.value
     assert set(res.runs) == {"retrain", "sisa", "caching", "noisy_gd"}
     assert ex.timeline_auc.value[:4] == b"\x89PNG" and ex.roc.value[:4] == b"\x89PNG"
     labels = [s["label"] for s in ex.timeline_auc.series]
@@ -49,10 +51,10 @@ def test_switching_attack_redraws(explorer):
 
 
 @pytest.mark.parametrize("field,value,message", [
-    ("releases", "0", "Zero releases"),
+    ("releases", "0", "Releases must be a whole number from 1 to 50"),
     ("releases", "ten", "must be a number"),
-    ("sigma", "-1", "cannot be negative"),
-    ("eta", "50", "diverge"),
+    ("sigma", "-1", "Noise σ must be 0 (no noise) or a number from 0.0001 to 1"),
+    ("eta", "50", "would diverge"),
     ("per_release", "500", "holds only"),
 ])
 def test_bad_input_keeps_the_last_result(explorer, field, value, message):
@@ -103,21 +105,6 @@ def test_accounting_tab(explorer):
     assert np.all(np.array(third) > np.array(first))
 
 
-def test_results_view_computes_rows():
-    from deletionlab.unlearning.experiment import ExperimentConfig, run_experiment
-
-    results = run_experiment(ExperimentConfig.small())  # 2 seeds, requesters random and confident, σ 0.02 and 0.3
-    view = UnlearningResultsView(results)
-    claims = " ".join(r.claim for r in view.rows)
-    for part in ("caching unlearner leaks", "accumulates", "Noisy-GD keeps", "privacy of the remaining records", "cost"):
-        assert part in claims
-    assert all(r.verdict for r in view.rows)
-    assert "Source: a live run" in view.children[0].value and "2 seeds" in view.children[0].value
-    assert view.children[-1].value.count("<tr>") == 1 + 2 * 4  # header + requesters × learners
-    imgs = [w for box in view.children[1:-1] for w in box.children]
-    assert len(imgs) == 2 * 2 + 2 and all(i.value[:4] == b"\x89PNG" for i in imgs)
-
-
 def test_committed_results_view_names_its_script():
     from deletionlab.unlearning.report import load_results
 
@@ -137,3 +124,54 @@ def test_mlp_model_choice_runs_and_is_flagged():
     assert ex.job.state == "finished", ex.job.error
     assert ex.result.config["model"] == "mlp"
     assert "not convex" in ex.notice.value
+
+
+FIELDS = {"releases": "Releases", "per_release": "Deletions per release", "seed": "Seed", "sigma": "Noise σ",
+          "lam": "Regularisation λ", "eta": "Step size η", "k_learn": "Learning steps K_A", "k_unlearn": "Unlearning steps K_U",
+          "shards": "SISA shards", "slices": "SISA slices"}
+VALID = {("seed", "0"), ("sigma", "0"), ("k_unlearn", "0")}
+
+
+@pytest.mark.parametrize("field", list(FIELDS))
+def test_every_numeric_field_refuses_odd_numbers_with_its_name_and_range(field):
+    """−1, 0, 1e308, 2⁶⁴, nan and inf in every number box: a sentence naming the field and its range
+    (never "Something went wrong"), or a run when the value is allowed; the widget works afterwards."""
+    ex = UnlearningExplorer(sync=True)
+    started = []
+    ex.job.run = lambda fn, cfg, **kw: started.append(cfg)  # record instead of running
+    for value in ("-1", "0", "1e308", str(2 ** 64), "nan", "inf"):
+        getattr(ex, field).value = value
+        ex.start()
+        if (field, value) in VALID:
+            assert not ex.job.error and started, (field, value)
+            continue
+        msg = ex.job.error
+        assert msg.startswith(FIELDS[field]) and "must be" in msg and "Something went wrong" not in msg, (field, value, msg)
+        assert len(msg) < 300 and msg.count(". ") == 0, msg  # one sentence, no 309-digit number
+    getattr(ex, field).value = {"eta": ""}.get(field, str(getattr(UnlearningExplorer(sync=True), field).value))
+    n = len(started)
+    ex.start()
+    assert not ex.job.error and len(started) == n + 1
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("eta", "-1", "Step size η must be a number above 0"),
+    ("eta", "0", "Step size η must be a number above 0"),
+    ("k_unlearn", "-1", "Unlearning steps K_U must be a whole number from 0"),
+    ("lam", "1e308", "Regularisation λ must be a number from 0.0001 to 10"),
+    ("lam", "0", "Regularisation λ must be a number from 0.0001 to 10"),
+    ("sigma", "1e-300", "Noise σ must be 0 (no noise) or a number from 0.0001 to 1"),
+    ("sigma", "1e308", "Noise σ must be 0 (no noise) or a number from 0.0001 to 1"),
+])
+def test_accounting_tab_uses_the_runs_checks(field, value, message):
+    ex = UnlearningExplorer(sync=True)
+    getattr(ex, field).value = value
+    ex.start_accounting()
+    assert message in ex.account_job.error and "Something went wrong" not in ex.account_job.error
+
+
+def test_menus_offer_the_linked_requester_and_the_difference_attack(explorer):
+    assert "linked" in [v for _, v in explorer.requester.options]
+    explorer.attack.value = "difference"
+    assert explorer.timeline_auc.title.endswith("largest drop between consecutive releases")
+    explorer.attack.value = "single_online"

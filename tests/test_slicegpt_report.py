@@ -26,8 +26,13 @@ def fake_results(ratios: dict, random_ratio: float = 3.0, invariance: float = 1e
         base = next(r for r in runs if r["level"] == lv and r["seed"] == 0)
         nll = {c: list(np.asarray(base["nll"][c]) + math.log(random_ratio)) for c in ("bbc", "docstrings")}
         runs.append({"orientation": "random", "level": lv, "seed": 0, "nll": {**nll, "probe": base["nll"]["probe"]}})
+    main = next(r for r in runs if r["level"] == max(ratios) and r["seed"] == 0)  # less calibration text: higher NLL
+    sweep = [{"n_calibration": n, "seq_len": 128, "level": max(ratios), "seed": 0,
+              "nll": {c: list(np.asarray(main["nll"][c]) + 0.8 / n + rng.normal(0, 0.01, windows)) for c in ("bbc", "docstrings")}}
+             for n in (8, 16)]
     inv = {"max_abs_logit_error": invariance, "fusion_only_error": invariance / 2, "max_abs_logit": 30.0, "tokens": 64}
-    return {"config": {"seeds": [0, 1, 2]}, "runs": runs,
+    return {"config": {"seeds": [0, 1, 2], "n_calibration": 32, "seq_len": 256, "eval_windows": windows, "probe_items": 100},
+            "runs": runs, "calibration_sweep": sweep,
             "latency": {"25": {"batch 1": {"dense": 1.0, "sliced": 1.1}, "batch 16": {"dense": 1.0, "sliced": 0.7}}},
             "dense": {"nll": dense, "invariance": {"float64": inv, "float32": {**inv, "max_abs_logit_error": 1e-3}},
                       "flops": {"total": 1.0}, "latency": {"batch 1": 1.0, "batch 16": 1.0}},
@@ -64,6 +69,7 @@ def test_verdicts_follow_the_numbers():
     assert verdict(good, "rotating a fused model").startswith("agrees")
     assert verdict(good, "PCA is what").startswith("agrees: random Q is far worse")
     assert verdict(good, "a lightly sliced").startswith("agrees")
+    assert verdict(good, "more calibration text").startswith("agrees")
     assert verdict(good, "zero-shot accuracy kept").startswith("agrees with the largest models")
     mid = compare(fake_results({25.0: 1.37}, kept=0.9))
     assert verdict(mid, "zero-shot accuracy kept").startswith("undecided")  # 90 % ± 2 s.e. straddles the paper's 90 %
@@ -82,4 +88,4 @@ def test_committed_results_give_a_full_table():
     if res is None:
         pytest.fail("src/deletionlab/assets/slicegpt/results.json is missing: run scripts/slicegpt_experiment.py")
     rows = compare(res)
-    assert len(rows) == 8 and all(r.verdict for r in rows)
+    assert len(rows) == 9 and all(r.verdict for r in rows)

@@ -34,7 +34,7 @@ from deletionlab.slicegpt.explore import (
     preview,
     validate,
 )
-from deletionlab.slicegpt.report import PAPER_LEVELS, PAPER_PPL, compare, curve
+from deletionlab.slicegpt.report import PAPER_LEVELS, PAPER_PPL, calibration_curve, compare, curve
 from deletionlab.slicegpt.report import load_results as load_slicegpt_results
 
 from .common import JobBar, LinePlot, StudyRoot, claims_table, escape, source_line
@@ -402,7 +402,17 @@ class SliceGPTResultsView(W.VBox):
                                color=COLORS["random"]))
         plot.draw(series, yscale="log")
         self.plot = plot
-        super().__init__([W.HTML(source_line(results.get("made_by"), extra) + claims_table(rows)), plot])
+        views = [plot]
+        cal = calibration_curve(results)
+        if cal:
+            self.calibration_plot = LinePlot(f"cost of slicing {cal[0]['level']:g} % vs calibration text", "calibration tokens",
+                                             "perplexity / dense (BBC)", width=4.6, height=3.4)
+            self.calibration_plot.draw([dict(x=[c["tokens"] for c in cal], y=[c["ratio"] for c in cal], label="SmolLM2-135M, seed 0",
+                                             error=[[c["ratio"] * (1 - math.exp(-2 * c["se"])) for c in cal],
+                                                    [c["ratio"] * (math.exp(2 * c["se"]) - 1) for c in cal]])],
+                                       xscale="log", hlines=[(1.0, "dense")])
+            views.append(self.calibration_plot)
+        super().__init__([W.HTML(source_line(results.get("made_by"), extra) + claims_table(rows)), W.HBox(views)])
 
 
 def in_dashboard() -> bool:

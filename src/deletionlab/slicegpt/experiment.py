@@ -56,7 +56,7 @@ def _run_key(r: dict) -> str:
     return f"{r['orientation']}-{r['level']:g}-{r['seed']}"
 
 
-def _eval(model, tok, cfg: ExperimentConfig, progress, cancel) -> dict:
+def _eval(model, tok, cfg: ExperimentConfig, progress, cancel, probe: bool = True) -> dict:
     from deletionlab.slicegpt import measure
     from deletionlab.slicegpt.data import corpus, probe_items, token_windows
 
@@ -64,7 +64,31 @@ def _eval(model, tok, cfg: ExperimentConfig, progress, cancel) -> dict:
     for k, name in enumerate(("bbc", "docstrings")):
         w = token_windows(tok, corpus(name, "heldout"), cfg.eval_windows, cfg.seq_len, what=f"held-out {name} text")
         out[name] = [round(x, 6) for x in measure.window_nll(model, w, progress=_sub(progress, k / 3, (k + 1) / 3), cancel=cancel)]
-    out["probe"] = measure.probe(model, tok, probe_items(cfg.probe_items), progress=_sub(progress, 2 / 3, 1), cancel=cancel).tolist()
+    if probe:
+        out["probe"] = measure.probe(model, tok, probe_items(cfg.probe_items), progress=_sub(progress, 2 / 3, 1), cancel=cancel).tolist()
+    return out
+
+
+#: calibration sizes (sequences, tokens) of the calibration sweep: at the first latency level and the
+#: first seed, perplexity only (the main runs' size is added from those runs)
+CALIBRATION_SWEEP = ((8, 128), (16, 128), (64, 256))
+
+
+def _calibration_sweep(dense, tok, cfg: ExperimentConfig, cancel) -> list[dict]:
+    """Perplexity after slicing with more or less calibration text (same held-out windows)."""
+    import torch
+
+    from deletionlab.slicegpt.data import corpus, token_windows
+    from deletionlab.slicegpt.slicing import slice_model
+
+    level, seed, n = cfg.levels[min(2, len(cfg.levels) - 1)], cfg.seeds[0], dense.config.num_hidden_layers
+    out = []
+    for n_seq, length in CALIBRATION_SWEEP:
+        cal = token_windows(tok, corpus("bbc", "calibration"), n_seq, length, seed=seed)
+        with torch.no_grad():
+            sliced, _ = slice_model(dense, list(cal.split(4)), [level / 100] * n, seed=seed, cancel=cancel)
+            out.append({"n_calibration": n_seq, "seq_len": length, "level": level, "seed": seed,
+                        "nll": _eval(sliced, tok, cfg, no_progress, cancel, probe=False)})
     return out
 
 
@@ -166,13 +190,17 @@ def run_experiment(config: ExperimentConfig | None = None, *, progress=no_progre
         progress(k + 2, total, key)
     if i == n - 1 and cfg.latency_levels:  # after this shard's runs: timing wants the machine as quiet as it gets
         got["latency"] = _cached(folder, "latency", lambda: _latency(dense, tok, cfg, cancel), log)
-    parts = ["dense", *(_run_key(r) for r in runs)] + (["latency"] if cfg.latency_levels else [])
+    if i == 0 and cfg.latency_levels:  # the full study only (the small one has no latency levels either)
+        got["calibration"] = _cached(folder, "calibration-sweep", lambda: _calibration_sweep(dense, tok, cfg, cancel), log)
+    parts = ["dense", *(_run_key(r) for r in runs)] + (["latency", "calibration"] if cfg.latency_levels else [])
     others = [key for key in parts if key not in got]
     if others:  # parts computed by other shards
-        if folder is None or not all((folder / f"{key}.json").exists() for key in others):
+        files = {"calibration": "calibration-sweep"}
+        if folder is None or not all((folder / f"{files.get(key, key)}.json").exists() for key in others):
             return None
-        got.update({key: json.loads((folder / f"{key}.json").read_text()) for key in others})
+        got.update({key: json.loads((folder / f"{files.get(key, key)}.json").read_text()) for key in others})
     return {"config": asdict(cfg), "model": M.choice_by_key(cfg.model).label, "dense": got["dense"], "latency": got.get("latency", {}),
+            "calibration_sweep": got.get("calibration", []),
             "runs": [got[_run_key(r)] for r in runs], "architectures": architectures(dense),
             "machine": {"threads": torch.get_num_threads(), "processor": platform.processor() or platform.machine(),
                         "python": platform.python_version(), "torch": torch.__version__}}

@@ -150,3 +150,15 @@ def test_a_heavy_job_waits_in_the_gate_and_the_runner_says_where_it_is(tmp_path)
     release.set()
     assert job.wait(5) and job.status == "finished" and job.result == 42
     holder.join(5)
+
+
+def test_a_heavy_job_runs_with_the_threads_it_asks_for(tmp_path):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        runner = JobRunner(gate=Gate(limit=1, root=tmp_path), client=None)
+        job = runner.submit(lambda progress, cancel: torch.get_num_threads(), heavy=True, threads=1)
+        assert job.wait(10) and job.result == 1
+    finally:
+        torch.set_num_threads(before)

@@ -94,11 +94,13 @@ class JobBar(W.VBox):
         on_error: Callable[[str], None] | None = None,
         name: str = "",
         heavy: bool = False,
+        threads: int | None = None,
         **kwargs: Any,
     ) -> Job:
         """Start a job (cancelling the one still running); see the class docstring. A ``heavy`` job
         waits for a slot of the machine-wide gate (the bar says "queued — position k") and runs on
-        the Dask cluster when ``DELETIONLAB_DASK_SCHEDULER`` is set."""
+        the Dask cluster when ``DELETIONLAB_DASK_SCHEDULER`` is set; ``threads`` caps its torch
+        threads (1 for tiny models)."""
         self.clear_error()
         self.state = JobStatus.RUNNING.value
         self.progress.value = 0.0
@@ -106,7 +108,7 @@ class JobBar(W.VBox):
         self.cancel_button.disabled = False
         name = name or getattr(fn, "__name__", "job")
         self.status.value = escape(name + "…")
-        return self.runner.submit(fn, *args, name=name, on_result=on_result, on_error=on_error, heavy=heavy, **kwargs)
+        return self.runner.submit(fn, *args, name=name, on_result=on_result, on_error=on_error, heavy=heavy, threads=threads, **kwargs)
 
     def attempt(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Clear the error line and call ``fn``; a :class:`UserError` it raises is shown as the

@@ -130,6 +130,7 @@ class Job:
     finished: float | None = None
     token: CancelToken = field(default_factory=CancelToken)
     heavy: bool = False          # goes through the machine-wide gate (and to Dask when configured)
+    threads: int | None = None   # a heavy job's torch threads at most (e.g. 1 for tiny models)
     queue_position: int = 0      # while pending in the gate: 1 = next
     where: str = "kernel"        # "kernel" or "dask" once running
     on_result: Callable[[Any], None] | None = field(default=None, repr=False)
@@ -185,16 +186,18 @@ class JobRunner:
         on_result: Callable[[Any], None] | None = None,
         on_error: Callable[[str], None] | None = None,
         heavy: bool = False,
+        threads: int | None = None,
         **kwargs: Any,
     ) -> Job:
         """Run ``fn(*args, progress=..., cancel=..., **kwargs)``; cancels the job still running.
 
         ``on_result`` / ``on_error`` are stored on the job for whoever shows it (see :class:`Job`).
         A ``heavy`` job waits for a slot of the machine-wide gate (``core.gate``) and runs on the
-        Dask cluster named by ``DELETIONLAB_DASK_SCHEDULER`` when one is set (``core.remote``).
+        Dask cluster named by ``DELETIONLAB_DASK_SCHEDULER`` when one is set (``core.remote``);
+        ``threads`` caps its torch threads (tiny models run fastest on one thread of a busy machine).
         """
         job = Job(fn=fn, args=args, kwargs=kwargs, name=name or getattr(fn, "__name__", "job"),
-                  on_result=on_result, on_error=on_error, heavy=heavy)
+                  on_result=on_result, on_error=on_error, heavy=heavy, threads=threads)
         with self._lock:
             previous = self.current
             self.current = job
@@ -261,7 +264,7 @@ class JobRunner:
 
         with gate.slot(job.token, on_wait=queued) as threads:
             job.status, job.queue_position = JobStatus.RUNNING, 0
-            use_threads(threads)
+            use_threads(min(threads, job.threads or threads))
             return job.fn(*job.args, progress=progress, cancel=job.token, **job.kwargs)
 
     def _run(self, job: Job) -> None:

@@ -213,16 +213,17 @@ class S3TExplorer(StudyRoot):
         exp = self.exploration
         if exp is None:
             return self.job.show_error("Load a system first (Load / train).")
+        before = int(exp.s3t_service.deleted.sum())
         out = self.job.attempt(send, exp, self.record.value)
-        self._after_requests()
+        if int(exp.s3t_service.deleted.sum()) != before:  # recorded (also when the system was exhausted)
+            self._after_requests()
         if out is not None and not exp.s3t_service.exhausted:
             self.record.value = str(self._next_record())
 
     def send_burst(self) -> None:
         """Send a burst of requests drawn from the prior."""
         exp = self.exploration
-        if exp is not None:
-            self.job.attempt(burst, exp, self.burst_size.value, self.prior.value)
+        if exp is not None and self.job.attempt(burst, exp, self.burst_size.value, self.prior.value) is not None:
             self._after_requests()
 
     def start_stream(self) -> None:

@@ -82,14 +82,15 @@ else:
     print("No results yet: run `python scripts/negprompt_experiment.py`.")
 """),
     ("md", """
-The same measurement, live, on as many scenes as you like (several seconds per scene on a laptop
-CPU; in CI it runs on 2 scenes when the notebook is executed):
+The same measurement, live, on as many scenes as you like (about 80 s of CPU time per scene and
+reverse-activation prompt, measured on a 2-core machine; in CI it runs on 1 scene when the notebook
+is executed):
 """),
     ("code", """
 import os
 from deletionlab.widgets import LiveStudy
 
-LiveStudy(n_scenes=2 if os.environ.get("DELETIONLAB_FAST") else 8, run_now=bool(os.environ.get("DELETIONLAB_FAST")))
+LiveStudy(n_scenes=1 if os.environ.get("DELETIONLAB_FAST") else 8, run_now=bool(os.environ.get("DELETIONLAB_FAST")))
 """),
     ("md", """
 ## What differs from the paper

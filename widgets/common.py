@@ -351,12 +351,13 @@ class LinePlot(W.Image):
             color = s.get("color")
             if s.get("band") is not None:
                 lo, hi = s["band"]
-                ax.fill_between(s["x"], lo, hi, color=color, alpha=0.15, linewidth=0)
+                ax.fill_between(s["x"], lo, hi, color=color or "grey", alpha=0.15, linewidth=0)
+            style = {"color": color} if color is not None else {}  # a colour in the style string ("kx") wins otherwise
             if s.get("error") is not None:
                 ax.errorbar(s["x"], s["y"], yerr=s["error"], fmt=s.get("style", "o-"), label=s.get("label"),
-                            markersize=s.get("markersize", 4), color=color, capsize=2)
+                            markersize=s.get("markersize", 4), capsize=2, **style)
             else:
-                ax.plot(s["x"], s["y"], s.get("style", "o-"), label=s.get("label"), markersize=s.get("markersize", 4), color=color)
+                ax.plot(s["x"], s["y"], s.get("style", "o-"), label=s.get("label"), markersize=s.get("markersize", 4), **style)
 
     @staticmethod
     def _plot_bars(ax, bars: dict) -> None:

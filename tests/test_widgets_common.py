@@ -214,3 +214,13 @@ def test_interactive_plot_keeps_a_zoom_on_request_and_exports_what_is_on_screen(
     assert p.figure.layout.xaxis.autorange == "reversed"  # autorange again, still east to the left
     p.offer_svg()
     assert "download=" in p.svg_link.value and p.svg_link.value.count("data:image/svg+xml;base64,") == 1
+
+
+def test_home_cards_say_that_the_notebook_link_needs_make_lab_under_voila():
+    from deletionlab.catalog import study
+    from deletionlab.widgets.home import card_html
+
+    under_voila = card_html(study("negprompt"), voila=True)
+    in_lab = card_html(study("negprompt"), voila=False)
+    assert "make lab" in under_voila and "8888" in under_voila
+    assert "make lab" not in in_lab and 'href="/lab/tree/negative_prompts.ipynb"' in in_lab

@@ -51,9 +51,12 @@ def card_html(s: Study, voila: bool | None = None) -> str:
     if s.available:
         dash, nb = study_links(s, voila)
         badge = '<span class="dl-badge dl-badge-ready">ready</span>'
+        voila = in_voila() if voila is None else voila
+        hint = ('<div class="dl-muted dl-lab-hint" style="font-size:0.8em">The notebook link needs <code>make lab</code> '
+                "running (log in with the link it prints).</div>") if voila else ""
         links = (
             f'<div class="dl-links"><a href="{escape(dash)}" target="_blank" class="dl-dashboard-link">Open dashboard</a>'
-            f'<a href="{escape(nb)}" target="_blank" class="dl-notebook-link">Notebook in JupyterLab</a></div>'
+            f'<a href="{escape(nb)}" target="_blank" class="dl-notebook-link">Notebook in JupyterLab</a></div>{hint}'
         )
     else:
         badge = '<span class="dl-badge dl-badge-planned">planned</span>'

@@ -27,9 +27,9 @@ def fake_seed(seed: int, s3t: float, sisa: float, full: float, deaths_s3t: float
 def test_capacity_verdict_needs_two_standard_errors():
     clear = aggregate([fake_seed(i, 0.65, 0.66, 0.66, 24 + d, 16.5 + d) for i, d in enumerate((0.0, 0.4, -0.3))])
     assert clear["deaths_difference"]["mean"] == pytest.approx(7.5)
-    assert capacity_row("tweets", clear, CFG).verdict == "agrees"
+    assert capacity_row(clear, CFG).verdict == "agrees"
     noisy = aggregate([fake_seed(i, 0.65, 0.66, 0.66, 20 + d, 19) for i, d in enumerate((-3.0, 4.0, 1.0))])
-    assert capacity_row("tweets", noisy, CFG).verdict.startswith("not reproduced")
+    assert capacity_row(noisy, CFG).verdict.startswith("not reproduced")
 
 
 def test_accuracy_verdicts_move_with_the_tolerance():

@@ -105,9 +105,15 @@ def test_exhausted_system_says_it_must_retrain_and_retrains(tiny):
     assert ex.job.error == MUST_RETRAIN and ex.retrain_button.button_style == "danger"
     assert "cannot serve" in ex.summary.value
     gone = int(ex.exploration.s3t_service.deleted.nonzero()[0][0])
-    ex.start_retrain()
+    ex.start_retrain()  # S3T only (the default)
     assert ex.job.state == "finished", ex.job.error
-    assert off_cells(ex.grid.value) == 0 and "Retrained S3T shard(s) 1, 2" in ex.notice.value
+    assert off_cells(ex.grid.value) == 0 and off_cells(ex.sisa_grid.value) > 0
+    assert "Retrained S3T shard(s) 1, 2 on the records left" in ex.notice.value
+    ex.retrain_sisa.value = True
+    ex.start_retrain()  # now SISA's shards; S3T has nothing left to retrain
+    assert ex.job.state == "finished", ex.job.error
+    assert off_cells(ex.sisa_grid.value) == 0 and "Retrained S3T shard(s) none and SISA shard(s) 1, 2" in ex.notice.value
+    ex.retrain_sisa.value = False
     ex.record.value = str(gone)
     ex.delete_one()
     assert f"Record {gone} is already deleted" in ex.job.error

@@ -151,11 +151,13 @@ class S3TExplorer(StudyRoot):
         self.stream_button.add_class("dl-stream")
         self.retrain_button = W.Button(description="Retrain", icon="refresh", tooltip="retrain every shard that lost adapters")
         self.retrain_button.add_class("dl-retrain")
+        self.retrain_sisa = W.Checkbox(value=False, description="SISA too", indent=False, layout=W.Layout(width="90px"))
         self.reset_button = W.Button(description="Forget requests", icon="undo", tooltip="back to the trained system (exploring only)")
         self.record_line = W.HTML("")
         self.record_line.add_class("dl-record-info")
         self.requests = W.VBox([W.HBox([self.record, self.delete_button, self.burst_size, self.burst_button, self.stream_size,
-                                        self.stream_button, self.retrain_button, self.reset_button]), self.record_line])
+                                        self.stream_button, self.retrain_button, self.retrain_sisa, self.reset_button]),
+                                       self.record_line])
         self.delete_button.on_click(lambda _: self.delete_one())
         self.burst_button.on_click(lambda _: self.send_burst())
         self.stream_button.on_click(lambda _: self.start_stream())
@@ -248,17 +250,18 @@ class S3TExplorer(StudyRoot):
         exp = self.exploration
         if exp is None:
             return
-        prior = self.prior.value
+        prior, with_sisa = self.prior.value, self.retrain_sisa.value
 
         def work(progress, cancel):
-            new = retrain(exp, progress=progress, cancel=cancel)
+            new = retrain(exp, progress=progress, cancel=cancel, sisa=with_sisa)
             apply_retrained(exp, new)
             exp.curves = curves(exp, prior, cancel=cancel)
             return new
 
         def done(new) -> None:
-            self.say(f"Retrained S3T shard(s) {', '.join(str(h + 1) for h in new.s3t_shards) or 'none'} and SISA shard(s) "
-                     f"{', '.join(str(h + 1) for h in new.sisa_shards) or 'none'} on the records left, in {new.seconds:.0f} s.")
+            sisa = f" and SISA shard(s) {', '.join(str(h + 1) for h in new.sisa_shards)}" if new.sisa_shards else ""
+            self.say(f"Retrained S3T shard(s) {', '.join(str(h + 1) for h in new.s3t_shards) or 'none'}{sisa} on the records left, "
+                     f"in {new.seconds:.0f} s.")
             self._after_requests()
 
         self.job.run(work, on_result=done, name="Retraining")

@@ -279,10 +279,10 @@ def _copy(system: System) -> System:
                    step_cost=system.step_cost.copy())
 
 
-def retrain(exp: Exploration, *, progress=no_progress, cancel: CancelToken | None = None) -> Retrained:
-    """Retrain, on the records left, every shard whose adapters were switched off (S3T: all its B′
-    sequences; SISA: its ordering), from scratch. The service keeps serving meanwhile; apply the
-    result with :func:`apply_retrained`."""
+def retrain(exp: Exploration, *, progress=no_progress, cancel: CancelToken | None = None, sisa: bool = False) -> Retrained:
+    """Retrain, on the records left, every S3T shard whose adapters were switched off (all its B′
+    sequences, from scratch), and with ``sisa`` SISA's too. The service keeps serving meanwhile;
+    apply the result with :func:`apply_retrained`."""
     import time
 
     t0 = time.perf_counter()
@@ -290,6 +290,8 @@ def retrain(exp: Exploration, *, progress=no_progress, cancel: CancelToken | Non
         honoured = exp.s3t_service.deleted.copy()
         todo = {k: [h for h in range(svc.shards) if svc.alive[h].min() < svc.slices]
                 for k, svc in (("s3t", exp.s3t_service), ("sisa", exp.sisa_service))}
+    if not sisa:
+        todo["sisa"] = []
     if not todo["s3t"] and not todo["sisa"]:
         raise UserError("Nothing to retrain: no shard has lost an adapter yet.")
     cfg = exp.s3t.config

@@ -15,7 +15,9 @@ Learning". Modules:
   divergence for ridge regression;
 * :mod:`.explore` -- what the explorer computes: one configuration, every release attacked;
 * :mod:`.experiment` -- the measurement: seeds, aggregation, accumulation, the σ sweep;
-* :mod:`.report` -- the paper's claims next to ours, from ``results.json``.
+* :mod:`.report` -- the paper's claims next to ours, from ``results.json``;
+* :mod:`.dashboard` -- what the dashboard runs beyond a run: the shared (cached) run, bootstrap bands
+  over records, the ROC of any release; :mod:`.export` -- CSV files of a run and of the results.
 """
 
 DEFAULT_DATASET = "digits_3v8"  # 64 pixels per record: a membership signal logistic regression can show

@@ -38,7 +38,7 @@ into a membership attack on their targets (records that stayed): see :mod:`.requ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -90,6 +90,20 @@ class ShadowStats:
 
 
 @dataclass
+class Scores:
+    """One attack's per-record scores at one release: positives and negatives with their record ids
+    (a negative may appear several times, e.g. once per window of the averaging attack, with a
+    weight). Kept so that a viewer can draw any release's ROC and bootstrap the metrics over
+    records (:mod:`.bands`); the metrics themselves are computed from the same numbers."""
+
+    pos_ids: np.ndarray
+    pos: np.ndarray
+    neg_ids: np.ndarray
+    neg: np.ndarray
+    neg_weight: np.ndarray | None = None
+
+
+@dataclass
 class Metrics:
     auc: float
     tpr: dict  # {fpr: tpr}
@@ -97,6 +111,7 @@ class Metrics:
     tpr_curve: np.ndarray
     n_pos: int
     n_neg: int
+    scores: Scores | None = None  # the scores behind the metrics (:func:`scored`), for viewers
 
     @property
     def min_fpr(self) -> float:
@@ -127,6 +142,14 @@ def metrics(pos: np.ndarray, neg: np.ndarray, fprs=FPRS, neg_weight: np.ndarray 
     return Metrics(float(roc_auc_score(y, s, sample_weight=w)), tprs, fpr, tpr, len(pos), n_neg)
 
 
+def scored(pos_ids, pos, neg_ids, neg, neg_weight: np.ndarray | None = None) -> Metrics:
+    """:func:`metrics` of ``pos`` vs ``neg``, keeping the scores and their record ids."""
+    m = metrics(pos, neg, neg_weight=neg_weight)
+    m.scores = Scores(np.asarray(pos_ids, np.int32), np.asarray(pos, float), np.asarray(neg_ids, np.int32),
+                      np.asarray(neg, float), None if neg_weight is None else np.asarray(neg_weight, float))
+    return m
+
+
 # -- the attacks on a learner's releases ----------------------------------------------------------
 
 
@@ -140,6 +163,9 @@ class LearnerRun:
     roc: dict  # attack name -> {fpr, tpr} at the last release
     deleted_scores: list[dict]  # per deleted record: id, release, single/average score at the end
     linked: dict | None = None  # the linked-target attack at the last release (None without pairs)
+    #: per release (index t; empty for release 0): attack name -> :class:`Scores` (for viewers: the
+    #: ROC of any release, bootstrap bands); not part of the JSON summaries
+    scores: list[dict] = field(default_factory=list)
 
 
 def _release_json(rel: Release) -> dict:
@@ -173,15 +199,17 @@ def _average_attack(window: _Windows, deleted_at: dict[int, int], gone: np.ndarr
                     t: int, cancel: CancelToken | None = None) -> Metrics:
     """Average since deletion: positives grouped by their deletion release; negatives scored under
     every window, weighted like the positives."""
-    pos, neg, wts = [], [], []
+    pos, neg, wts, pos_ids = [], [], [], []
     for r0 in sorted({deleted_at[int(i)] for i in gone}):
         check_cancel(cancel)
         ids = np.array([i for i in gone if deleted_at[int(i)] == r0])
         tgt, sts = window(r0, t)
         pos.append(sts.score(tgt[ids], ids))
+        pos_ids.append(ids)
         neg.append(sts.score(tgt[outsiders], outsiders))
         wts.append(np.full(len(outsiders), len(ids) / len(gone)))
-    return metrics(np.concatenate(pos), np.concatenate(neg), neg_weight=np.concatenate(wts))
+    return scored(np.concatenate(pos_ids), np.concatenate(pos), np.tile(outsiders, len(neg)), np.concatenate(neg),
+                  neg_weight=np.concatenate(wts))
 
 
 def _window_scores(window: _Windows, at: dict[int, int], ids: np.ndarray, t: int) -> np.ndarray:
@@ -199,8 +227,8 @@ def _matched(window: _Windows, deleted_at: dict, matched_at: dict, gone: np.ndar
     """The attacks with matched negatives (the never-members the requester's rule picked up to t)."""
     neg = np.array([i for i, r in matched_at.items() if r <= t], dtype=int)
     st, tgt = window.stats_single[t], window.target_single[t]
-    return {"matched_online": metrics(st.score(tgt[gone], gone), st.score(tgt[neg], neg)),
-            "matched_average": metrics(_window_scores(window, deleted_at, gone, t), _window_scores(window, matched_at, neg, t))}
+    return {"matched_online": scored(gone, st.score(tgt[gone], gone), neg, st.score(tgt[neg], neg)),
+            "matched_average": scored(gone, _window_scores(window, deleted_at, gone, t), neg, _window_scores(window, matched_at, neg, t))}
 
 
 def drops(scores: list[np.ndarray]) -> np.ndarray:
@@ -232,20 +260,21 @@ def attack_learner(task: Task, learner: Learner, shadow: list[torch.Tensor], mas
     deleted_at = {int(i): r.t for r in rels for i in r.deleted_now}
     window = _Windows(task, learner, shadow, masks, target_single, stats_single)
     drop = drops(target_single)
-    out_rel, roc, scores = [_release_json(rels[0]) | {"attacks": {}}], {}, []
+    out_rel, roc, scores, kept = [_release_json(rels[0]) | {"attacks": {}}], {}, [], [{}]
     for t in range(1, T + 1):
         check_cancel(cancel)
         gone = np.array([i for i, r in deleted_at.items() if r <= t], dtype=int)
         st, tgt_t = stats_single[t], target_single[t]
         present = rels[t].present
-        att = {"single_online": metrics(st.score(tgt_t[gone], gone), st.score(tgt_t[outsiders], outsiders)),
-               "single_offline": metrics(st.score(tgt_t[gone], gone, online=False),
-                                         st.score(tgt_t[outsiders], outsiders, online=False)),
+        att = {"single_online": scored(gone, st.score(tgt_t[gone], gone), outsiders, st.score(tgt_t[outsiders], outsiders)),
+               "single_offline": scored(gone, st.score(tgt_t[gone], gone, online=False),
+                                        outsiders, st.score(tgt_t[outsiders], outsiders, online=False)),
                "average_online": _average_attack(window, deleted_at, gone, outsiders, t, cancel),
-               "difference": metrics(drop[t - 1, gone], drop[t - 1, outsiders]),
-               "members_online": metrics(st.score(tgt_t[present], present), st.score(tgt_t[outsiders], outsiders)),
+               "difference": scored(gone, drop[t - 1, gone], outsiders, drop[t - 1, outsiders]),
+               "members_online": scored(present, st.score(tgt_t[present], present), outsiders, st.score(tgt_t[outsiders], outsiders)),
                **_matched(window, deleted_at, matched_at or {}, gone, t)}
         out_rel.append(_release_json(rels[t]) | {"attacks": {k: v.to_json() for k, v in att.items()}})
+        kept.append({k: v.scores for k, v in att.items()})
         if t == T:
             roc = {k: {"fpr": v.fpr_curve.tolist(), "tpr": v.tpr_curve.tolist()} for k, v in att.items()}
             for i in sorted(deleted_at, key=lambda i: (deleted_at[i], i)):
@@ -255,4 +284,4 @@ def attack_learner(task: Task, learner: Learner, shadow: list[torch.Tensor], mas
     linked = None
     if pairs is not None and len(pairs):
         linked = linked_target_attack(drop[T - 1], pairs).to_json()
-    return LearnerRun(learner.key, learner.label, out_rel, roc, scores, linked)
+    return LearnerRun(learner.key, learner.label, out_rel, roc, scores, linked, kept)

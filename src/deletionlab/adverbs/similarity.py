@@ -49,8 +49,14 @@ class Embedder:
         from transformers import AutoModel, AutoTokenizer
 
         path = model_path()
-        self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        self.model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar on stderr (it lands in a notebook cell)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+            self.model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+        finally:
+            hf_logging.enable_progress_bar()
         self.batch_size = batch_size
         self.token_budget = token_budget
         self.cache_size = cache_size

@@ -45,16 +45,20 @@ def model_name() -> str:
     return name
 
 
+def _load_unlocked(full: bool = False):
+    key = "full" if full else "pos"
+    if key not in _nlp:
+        import spacy
+
+        name = model_name()
+        _nlp[key] = spacy.load(name) if full else spacy.load(name, exclude=list(POS_COMPONENTS_EXCLUDED))
+    return _nlp[key]
+
+
 def load(full: bool = False):
     """The spaCy pipeline: tagging components only (default) or the full pipeline (``full=True``)."""
-    key = "full" if full else "pos"
     with _lock:
-        if key not in _nlp:
-            import spacy
-
-            name = model_name()
-            _nlp[key] = spacy.load(name) if full else spacy.load(name, exclude=list(POS_COMPONENTS_EXCLUDED))
-        return _nlp[key]
+        return _load_unlocked(full)
 
 
 def doc_bytes(doc) -> int:
@@ -136,3 +140,15 @@ class Tagger:
             done += len(group)
             progress(done, total or done, "tagging")
         check_cancel(cancel)
+
+
+_shared: Tagger | None = None
+
+
+def shared() -> Tagger:
+    """One :class:`Tagger` per process (the dashboard's kernel loads spaCy once, whatever its jobs)."""
+    global _shared
+    with _lock:
+        if _shared is None:
+            _shared = Tagger(nlp=_load_unlocked())
+        return _shared

@@ -33,10 +33,12 @@ learner with that learner's own procedure, batched in one tensor program.
     ("md", """
 ## Explore
 
-Pick a data set (all ship inside scikit-learn), learners, who deletes, how many releases and how
+Pick a data set (all ship inside scikit-learn), the learners, who deletes, how many releases and how
 much noise; **Run releases** trains every release and attacks it in the background (progress and
-cancel on the right). The default — 357 handwritten 3s and 8s, 10 releases × 5 deletions — takes
-10–20 s. Who deletes:
+cancel next to the button). The default — 357 handwritten 3s and 8s, 10 releases × 5 deletions, 32
+shadow models — took 6–8 s of computing on our busy 2-core machine (plus about a second for the
+uncertainty bands); when several people open this page, the first computes it and the others read
+it from a shared cache. Who deletes:
 
 * **random users** — the non-adaptive baseline;
 * **confidently predicted / misclassified** users — simple adaptive requesters;
@@ -44,13 +46,24 @@ cancel on the right). The default — 357 handwritten 3s and 8s, 10 releases × 
   target). A messenger deletes when the current release makes its target look like a member, so
   *which record left* encodes *whether another record is in the data*. The attacker watches the
   messengers' statistics drop from one release to the next and reads the targets' membership from
-  it ("AUC linked targets" in the table under the timeline) — even when every release is retrained
-  from scratch.
+  it ("AUC on linked targets" in the table under the timeline) — even when every release is
+  retrained from scratch.
 
-Attacks on the deleted records: one release, the average of the releases since the deletion (it
-cancels fresh noise), the **largest drop between consecutive releases**, offline LiRA, and — for
-comparison — the ordinary attack on the current members. Under the timeline, Noisy-GD's
-**certified ε** after every request: the bound's promise for this very run (see the last section).
+Attacks on the deleted records (the menu above the timeline explains each): one release, the
+average of the releases since the deletion (it cancels fresh noise), the **difference of
+consecutive releases**, one release against **matched never-members** (never-members picked by the
+requester's own rule, so that an adaptive requester's choice of particular records is not mistaken
+for a leak), offline LiRA, and — for comparison — the ordinary attack on the current members.
+Under the timeline, Noisy-GD's **certified ε** after every request: the bound's promise for this
+very run (see the last section).
+
+**How to read one run.** One run deletes only a few records per release, so its AUCs move by about
+±0.1 from which records happen to be deleted. Every chart therefore shows a shaded **95 % bootstrap
+band over records**, and the *Utility & privacy* tab says for each learner whether its difference to
+retraining is inside the noise of the run (the bootstrap is paired: the same records are resampled
+for every learner). Hover a point for its value, drag to zoom (double-click resets), click a legend
+entry to hide a curve, and **click a release in the timeline** to see its ROC on log-log axes next to
+it. The camera icon saves a chart as PNG, "SVG" as SVG; the run and its ROC curves download as CSV.
 """),
     ("code", """
 import os
@@ -150,13 +163,15 @@ checks as a run.
     ("code", """
 from deletionlab.unlearning.accounting import accounting_curves
 from deletionlab.unlearning.learners import Hyper
-from deletionlab.widgets import LinePlot
+from deletionlab.widgets import InteractivePlot
 
 out = accounting_curves(Hyper(), requests=10)
-fig = LinePlot("Noisy-GD on ridge: divergence to retraining", "unlearning steps K_U", "Rényi divergence (α = 2)", width=6, height=3.6)
-fig.draw([dict(x=out["k"], y=out["exact"], label="exact (Gaussian releases)", style="-"),
-          dict(x=out["k"], y=out["bound"], label="bound, first request (reconstructed)", style="--"),
-          dict(x=out["k"], y=out["bound_requests"], label="bound, 10th request", style=":")], yscale="log")
+fig = InteractivePlot("Noisy-GD on ridge: divergence to retraining", "unlearning steps K_U", "Rényi divergence (α = 2)",
+                      yscale="log", xunit="steps", xfmt="d", width=620, height=380)
+fig.draw([dict(x=out["k"], y=out["exact"], label="exact (Gaussian releases)", style="-", color="tab:blue"),
+          dict(x=out["k"], y=out["bound"], label="bound, first request (reconstructed)", style="--", color="tab:red"),
+          dict(x=out["k"], y=out["bound_requests"], label="bound, 10th request", style=":", color="tab:red")],
+         hlines=[(10.0, "ε = 10")])
 W.VBox([fig, W.HTML(out["text"])])
 """),
     ("md", """

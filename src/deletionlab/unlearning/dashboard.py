@@ -32,6 +32,7 @@ import numpy as np
 from deletionlab.core.jobs import CancelToken, Progress, check_cancel, no_progress
 from deletionlab.unlearning.attack import Scores
 from deletionlab.unlearning.explore import Config, Result, explore, validate
+from deletionlab.unlearning.learners import Hyper
 
 #: the attacks the explorer's timeline offers (each gets bands)
 TIMELINE_ATTACKS = ("single_online", "average_online", "difference", "matched_online", "single_offline", "members_online")
@@ -180,6 +181,18 @@ def _difference(result: Result, att: str, key: str, ref: str, last: dict, level:
     b = result.runs[ref].releases[-1]["attacks"][att]["auc"] if ref in last else float("nan")
     lo, hi = interval(last[key] - last[ref], level) if ref in last else (float("nan"), float("nan"))
     return Difference(key, ref, a - b, lo, hi)
+
+
+def check_accounting(h: Hyper) -> Hyper:
+    """``h`` checked for the accounting curves' model (ridge on the diabetes data) by the same
+    :meth:`.learners.Hyper.validate` as a run, before a job starts (:func:`.accounting.accounting_curves`
+    checks again)."""
+    from deletionlab.unlearning.accounting import ACCOUNTING_DATASET
+    from deletionlab.unlearning.data import load
+    from deletionlab.unlearning.models import Task
+
+    h.validate(Task.from_dataset(load(ACCOUNTING_DATASET), "ridge"))
+    return h
 
 
 def roc_at(sc: Scores) -> tuple[np.ndarray, np.ndarray]:

@@ -60,19 +60,32 @@ def roc_csv(shown: Shown, release: int, attacks=("single_online", "average_onlin
     return _csv(["learner", "attack", "release", "false_positive_rate", "true_positive_rate"], rows)
 
 
+def _series_rows(where: str, req: str, label: str, name: str, st: dict, start: int) -> list[list]:
+    means, stds = st["mean"], st["std"]
+    if not isinstance(means, list):  # one number per seed (e.g. the last release only): no release index
+        return [[where, req, label, name, "", float(means), float(stds), st["n"]]]
+    return [[where, req, label, name, start + i, float(m), float(s), st["n"]] for i, (m, s) in enumerate(zip(means, stds))]
+
+
 def results_csv(results: dict) -> str:
     """The committed multi-seed results (``results.json``): mean, standard deviation and seeds of every
-    series, per requester, learner and release (the main run and the certified run)."""
+    series, per requester, learner and release -- the main run, the certified run, the σ sweep and
+    the accumulation run (there "release" counts the releases since the deletion)."""
     rows = []
     certified = (results.get("certified") or {}).get("requesters") or {}
     for where, reqs in (("defaults", results.get("requesters") or {}), ("certified", certified)):
         for req, entry in reqs.items():
-            for key, e in entry.items():
+            for e in entry.values():
                 for name, st in e.items():
-                    if not isinstance(st, dict) or "mean" not in st:
-                        continue
-                    means, stds = st["mean"], st["std"]
-                    start = 0 if name in ("accuracy", "cost") else 1
-                    rows.extend([where, req, e["label"], name, start + i, float(m), float(s), st["n"]]
-                                for i, (m, s) in enumerate(zip(means, stds)))
+                    if isinstance(st, dict) and "mean" in st:
+                        rows += _series_rows(where, req, e["label"], name, st, 0 if name in ("accuracy", "cost") else 1)
+    sw = results.get("sigma_sweep") or {}
+    for sigma, point in (sw.get("points") or {}).items():
+        for name, st in point.items():
+            if isinstance(st, dict) and "mean" in st:
+                rows += _series_rows(f"sigma_sweep (σ = {sigma})", sw.get("requester", ""), sw.get("learner", ""), name, st, 1)
+    for e in (results.get("accumulation") or {}).values():
+        for name in ("single", "average"):
+            if name in e:
+                rows += _series_rows("accumulation", "one batch, then no requests", e["label"], name, e[name], 1)
     return _csv(["setting", "requester", "learner", "series", "release", "mean_over_seeds", "std_over_seeds", "seeds"], rows)

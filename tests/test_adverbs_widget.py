@@ -199,3 +199,18 @@ def test_results_view_shows_the_committed_claims_with_interactive_charts():
     acc = {(r["condition"], r["seed"]): r["accuracy"] for r in results["bbc"]["rows"] if r["fraction"] == 0.01}
     gain = np.mean([acc[("adverb", s)] - acc[("none", s)] for s in range(results["bbc"]["config"]["seeds"])])
     assert f"vs no augmentation: {gain:+.3f} ± " in detail and "vs exact copies (same texts)" in detail
+
+
+def test_the_default_run_is_computed_once_per_machine(monkeypatch):
+    """A dashboard opening with the default text reads the run that an earlier kernel stored, computing nothing."""
+    from deletionlab.adverbs import explore as science
+    from deletionlab.widgets.adverbs import DEFAULT_SAMPLES
+
+    s = science.validate(science.Settings(samples=DEFAULT_SAMPLES))
+    first = science.shared_explore(s)  # computed here (or by an earlier test): now on disk
+    calls = []
+    monkeypatch.setattr(science, "explore", lambda *a, **k: calls.append(a))
+    w = AdverbExplorer(sync=True)
+    assert calls == [] and w.job.state == "finished", w.job.error
+    assert [m.text for m in w.exploration.methods] == [m.text for m in first.methods]
+    assert not w._heavy(("explore", s))  # a stored result skips the machine-wide queue

@@ -3,21 +3,43 @@
     python scripts/negprompt_experiment.py                 # 100 scenes + 100 reverse-activation prompts
     python scripts/negprompt_experiment.py --scenes 8      # a quick look
 
-Writes ``src/deletionlab/assets/negprompt/results.json`` (summary + per-scene records, with a
-``made_by`` block), which the notebook ``notebooks/negative_prompts.ipynb`` reads and shows next to
-the paper's numbers. The numbers are whatever this run measures; re-run after re-training the model.
+Writes ``src/deletionlab/assets/negprompt/results.json`` (summary + per-scene records + the
+configuration, with a ``made_by`` block), which the notebook ``notebooks/negative_prompts.ipynb``
+reads and shows next to the paper's numbers. The numbers are whatever this run measures; re-run
+after re-training the model.
+
+Resumable: every finished scene is appended to ``--checkpoint`` (default
+``.cache/negprompt-experiment/seed<seed>.jsonl``, git-ignored); after an interruption the same
+command continues where it stopped, and a run with fewer scenes reuses the first ones (a checkpoint
+made with another configuration or other measuring code is set aside).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _commit() -> str:
+    """The commit the code was at when the run started (the results' made_by names the one at the end)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src/deletionlab/negprompt", "scripts/negprompt_experiment.py"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        return out.stdout.strip() + (" (with uncommitted changes to the study's code)" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
 
 def main(argv: list[str] | None = None) -> int:
+    import torch
+
     from deletionlab.core.report import save_results
     from deletionlab.negprompt.analysis import SETTLE_FRACTION
     from deletionlab.negprompt.experiment import ExperimentConfig, run_experiment
@@ -27,19 +49,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reverse", type=int, default=None, help="reverse-activation prompts (default: as many as scenes)")
     ap.add_argument("--seed", type=int, default=ExperimentConfig.seed)
     ap.add_argument("--threshold", type=float, default=SETTLE_FRACTION)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--checkpoint", type=Path, default=None, help="default: .cache/negprompt-experiment/seed<seed>.jsonl")
     ap.add_argument("--out", type=Path, default=None, help="default: src/deletionlab/assets/negprompt/results.json")
     args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     config = ExperimentConfig(scenes=args.scenes, reverse=args.reverse, seed=args.seed, threshold=args.threshold)
+    checkpoint = args.checkpoint or ROOT / ".cache" / "negprompt-experiment" / f"seed{args.seed}.jsonl"
+    started = {"commit": _commit(), "date": time.strftime("%Y-%m-%d %H:%M")}
     t0 = time.time()
 
     def progress(done, total, note=""):
         print(f"[{time.time() - t0:6.0f}s] {done}/{total} {note}", flush=True)
 
-    data = run_experiment(config, progress=progress)
+    data = run_experiment(config, progress=progress, checkpoint=checkpoint)
+    data["started"] = started
     out = save_results("negprompt", data, script="scripts/negprompt_experiment.py", argv=argv, path=args.out)
-    print(json.dumps(data["summary"], indent=1))
-    print(f"wrote {out}")
+    print(json.dumps({k: data["summary"][k] for k in ("scenes", "rendered", "delayed_effect_paired")}, indent=1))
+    print(f"{data['seconds']:.0f} s of measuring (summed over scenes); wrote {out}")
     return 0
 
 

@@ -6,7 +6,8 @@
 * :mod:`.sampler` -- denoising with a negative prompt active in a window of steps, recorded;
 * :mod:`.analysis` -- cancellation maps, critical steps, removal scores;
 * :mod:`.explore`, :mod:`.export` -- what the explorer widget shows and exports;
-* :mod:`.experiment` -- the measurement over many scenes; :mod:`.report` -- our numbers next to the paper's.
+* :mod:`.experiment` -- the measurement over many scenes; :mod:`.aggregate` -- its summary, paired by scene
+  (:mod:`.stats`: sign tests, intervals); :mod:`.report` -- our numbers next to the paper's.
 """
 
 DEFAULT_STEPS = 30

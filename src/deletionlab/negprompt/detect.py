@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from deletionlab.negprompt.world import COLOURS, parse_caption
+from deletionlab.negprompt.world import COLOURS, RELATIONS, parse_caption, words_not_understood
 
 #: hue (degrees) of each world colour
 _HUES = {}
@@ -126,7 +126,10 @@ def find(dets: list[Detection], colour: str | None = None, shape: str | None = N
 
 def caption_satisfied(image: np.ndarray, caption: str) -> bool:
     """All objects a caption asks for are present (colour *and* shape, where the caption names
-    them), each a different blob."""
+    them), each a different blob. False for a caption with words outside this world's grammar
+    (:func:`~deletionlab.negprompt.world.words_not_understood`): never "satisfied" unread."""
+    if words_not_understood(caption):
+        return False
     dets = detect(image)
     used: set[int] = set()
     for colour, shape in parse_caption(caption):
@@ -139,17 +142,17 @@ def caption_satisfied(image: np.ndarray, caption: str) -> bool:
 
 def relation_correct(image: np.ndarray, caption: str) -> bool:
     """For "A <relation> B": both objects are detected and the main direction from B's centre to
-    A's is the caption's (left of / right of / above / below)."""
-    from deletionlab.negprompt.world import RELATIONS
-
+    A's is the caption's (left of / right of / above / below). Two identical objects ("a red circle
+    left of a red circle") must be two different blobs. False for captions outside the grammar."""
     rel = next((r for r in RELATIONS if f" {r} " in caption), None)
     spec = parse_caption(caption)
-    if rel is None or len(spec) != 2:
+    if rel is None or len(spec) != 2 or words_not_understood(caption):
         return False
     dets = detect(image)
-    found = []
-    for colour, shape in spec:
-        d = next((d for d in dets if colour in (None, d.colour) and shape in (None, d.shape) and d not in found), None)
+    found: list[Detection] = []
+    for colour, shape in spec:  # identity, not ==: a Detection holds an array
+        d = next((d for d in dets if colour in (None, d.colour) and shape in (None, d.shape)
+                  and all(d is not f for f in found)), None)
         if d is None:
             return False
         found.append(d)

@@ -265,6 +265,7 @@ class SweepOutcome:
     adaptive_start: int | None
     adaptive_removed: bool | None
     adaptive_background: float | None
+    notices: list[str] = field(default_factory=list)  # e.g. a prompt the detector cannot judge
 
 
 def validate_sweep(settings: Settings) -> Settings:
@@ -277,16 +278,25 @@ def validate_sweep(settings: Settings) -> Settings:
 
 def _sweep_target(settings: Settings, exploration: Exploration | None) -> tuple[tuple | None, int | None]:
     """On the shapes world: the object the negative prompt names (colour, shape) and the adaptive
-    start (the step at which its word's attention settles in the prompt); else (None, None)."""
-    if exploration is None or not exploration.shapes_world:
+    start (the step at which the negative prompt's word for it settles on that object, found by the
+    detector in the image without the negative prompt); else (None, None). A negative prompt with
+    words the detector does not understand names no target."""
+    if exploration is None or not exploration.shapes_world or world.words_not_understood(settings.negative_prompt):
         return None, None
     spec = world.parse_caption(settings.negative_prompt)
     if not spec:
         return None, None
     target = spec[0]
-    w = exploration.word(target[1] or target[0])
-    crit = exploration.critical(w).get("pos") if w is not None else None
-    return target, (crit.step if crit else None)
+    hit = detect.find(detect.detect(exploration.reference), *target)
+    trunk = exploration.run.trunk
+    if hit is None or not trunk.records or "neg" not in trunk.records[0].attention:
+        return target, None
+    word = target[1] or target[0]
+    idx = analysis.object_token_index(exploration.run.prompts.neg_tokens, word, (hit.colour, hit.shape))
+    if idx is None:
+        return target, None
+    crit = analysis.critical_from_maps(word, "neg", analysis.word_maps(trunk, "neg", idx), hit.mask)
+    return target, crit.step
 
 
 def _other_objects(prompt: str, target: tuple) -> list[tuple[str, str]]:
@@ -316,16 +326,21 @@ def removal_sweep(
     imgs = [b.image_uint8 for b in r.branches]
     mask = None
     others: list = []
+    notices = []
+    if exploration is not None and exploration.shapes_world:
+        notices = [n for n in (world.caption_notice(settings.negative_prompt, "negative prompt"),
+                               world.caption_notice(settings.prompt, "prompt")) if n]
+    prompt_ok = not world.words_not_understood(settings.prompt)
     if target is not None:
         hit = detect.find(detect.detect(ref), *target)
         mask = hit.mask if hit is not None else None
-        others = _other_objects(settings.prompt, target)
+        others = _other_objects(settings.prompt, target) if prompt_ok else []
     if mask is None:
         mask = np.zeros(ref.shape[:2], bool)
     scores = [analysis.removal_score(im, ref, mask, target if target else (None, None), others) for im in imgs]
     known = target is not None
     removed = [s.removed if known else None for s in scores]
-    kept = [s.other_kept if known else None for s in scores]
+    kept = [s.other_kept if known and prompt_ok else None for s in scores]  # never "kept" for a prompt we could not read
     n = len(starts)
     crit = analysis.outcome_critical_step(starts, removed[:n]) if known else None
     return SweepOutcome(
@@ -333,5 +348,5 @@ def removal_sweep(
         removed=removed[:n], other_kept=kept[:n], target=world.describe(*target) if target else settings.negative_prompt,
         outcome_critical=crit, adaptive_start=adaptive,
         adaptive_removed=removed[n] if adaptive is not None and known else None,
-        adaptive_background=scores[n].background_change if adaptive is not None else None,
+        adaptive_background=scores[n].background_change if adaptive is not None else None, notices=notices,
     )

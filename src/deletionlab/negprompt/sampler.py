@@ -47,6 +47,10 @@ from deletionlab.negprompt import DEFAULT_GUIDANCE, DEFAULT_STEPS
 MAX_STEPS = 150
 MAX_PROMPT_CHARS = 2000  # far more than the 77 tokens the text encoder reads; longer text is a mistake
 GUIDANCE_RANGE = (1.0, 30.0)
+#: seeds are whole numbers that fit torch's generator and every UI's integer box: 0 .. 2³² − 1
+MAX_SEED = 2**32 - 1
+#: a notice quotes at most this many characters of the text the encoder dropped
+DROPPED_SHOWN = 60
 
 
 # ---------------------------------------------------------------------------------------------
@@ -77,33 +81,77 @@ class Settings:
         return (self.prompt, self.steps, float(self.guidance), self.seed)
 
 
+def shown(value: Any) -> str:
+    """A value as a message may quote it: short whatever it is (a 309-digit number becomes
+    "a 309-digit number", a long text its first characters, an object its type)."""
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, (int, np.integer)):
+        digits = str(abs(int(value)))
+        return str(int(value)) if len(digits) <= 12 else f"a {len(digits)}-digit number"
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    if isinstance(value, str):
+        return repr(value[:20] + ("…" if len(value) > 20 else ""))
+    return f"a {type(value).__name__}"
+
+
+def _whole(value: Any, lo: int, hi: int) -> bool:
+    """A whole number (not a bool, not a float) within [lo, hi]."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and lo <= value <= hi
+
+
 def check_steps(steps: Any) -> int:
     """The step count, or :class:`UserError` naming its range."""
-    if not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
-        raise UserError(f"The number of steps must be between 1 and {MAX_STEPS} (got {steps}).")
+    if not _whole(steps, 1, MAX_STEPS):
+        raise UserError(f"The number of steps must be a whole number between 1 and {MAX_STEPS} (got {shown(steps)}).")
     return int(steps)
 
 
-def _check_window(start: int, end: int, steps: int) -> None:
-    if not 0 <= start <= steps:
-        raise UserError(f"The negative prompt's start step must be between 0 and {steps} (got {start}).")
-    if not 0 <= end <= steps:
-        raise UserError(f"The negative prompt's end step must be between 0 and {steps} (got {end}).")
+def check_seed(seed: Any) -> int:
+    """The seed, or :class:`UserError` naming its range."""
+    if not _whole(seed, 0, MAX_SEED):
+        raise UserError(f"The seed must be a whole number between 0 and {MAX_SEED:,} (got {shown(seed)}).")
+    return int(seed)
+
+
+def check_guidance(guidance: Any) -> float:
+    """The guidance scale, or :class:`UserError` naming its range."""
+    lo, hi = GUIDANCE_RANGE
+    ok = isinstance(guidance, (int, float, np.integer, np.floating)) and not isinstance(guidance, bool)
+    if not (ok and math.isfinite(guidance) and lo <= guidance <= hi):
+        raise UserError(f"Guidance must be a number between {lo:g} and {hi:g} (got {shown(guidance)}).")
+    return float(guidance)
+
+
+def _check_window(start: Any, end: Any, steps: int) -> None:
+    if not _whole(start, 0, steps):
+        raise UserError(f"The negative prompt's start step must be a whole number between 0 and {steps} (got {shown(start)}).")
+    if not _whole(end, 0, steps):
+        raise UserError(f"The negative prompt's end step must be a whole number between 0 and {steps} (got {shown(end)}).")
     if start > end:
         raise UserError(f"The start step ({start}) is after the end step ({end}): the negative prompt would never act.")
 
 
+def _check_prompts(settings: Settings) -> None:
+    for name, text in (("prompt", settings.prompt), ("negative prompt", settings.negative_prompt)):
+        if not isinstance(text, str):
+            raise UserError(f"The {name} must be text of at most {MAX_PROMPT_CHARS} characters (got {shown(text)}).")
+        if len(text) > MAX_PROMPT_CHARS:
+            raise UserError(f"The {name} is limited to {MAX_PROMPT_CHARS} characters (the text encoder reads at most 77 tokens anyway).")
+    if not settings.prompt.strip():
+        raise UserError("The prompt is empty: type what the image should show, e.g. 'a red circle above a blue square'.")
+
+
 def validate(settings: Settings, windows: Sequence[tuple[int, int]] = ()) -> list[str]:
     """Raise :class:`UserError` for impossible settings (or extra ``windows``); return notices for
-    odd-but-valid ones. The one place the sampler's ranges are checked."""
-    if not settings.prompt or not settings.prompt.strip():
-        raise UserError("The prompt is empty: type what the image should show, e.g. 'a red circle above a blue square'.")
-    if len(settings.prompt) > MAX_PROMPT_CHARS or len(settings.negative_prompt) > MAX_PROMPT_CHARS:
-        raise UserError(f"Prompts are limited to {MAX_PROMPT_CHARS} characters (the text encoder reads at most 77 tokens anyway).")
+    odd-but-valid ones. The one place the sampler's ranges are checked: prompts (text, at most
+    :data:`MAX_PROMPT_CHARS`), steps (1..:data:`MAX_STEPS`), guidance (:data:`GUIDANCE_RANGE`), seed
+    (0..:data:`MAX_SEED`), window steps (0..steps, start ≤ end). Messages quote values short (:func:`shown`)."""
+    _check_prompts(settings)
     steps = check_steps(settings.steps)
-    lo, hi = GUIDANCE_RANGE
-    if not (math.isfinite(settings.guidance) and lo <= settings.guidance <= hi):
-        raise UserError(f"Guidance must be between {lo:g} and {hi:g} (got {settings.guidance}).")
+    check_guidance(settings.guidance)
+    check_seed(settings.seed)
     start, end = settings.window
     for s, e in [(start, end), *windows]:
         _check_window(s, e, steps)
@@ -130,6 +178,7 @@ class Prompts:
     empty: torch.Tensor
     pos_tokens: list[str]
     neg_tokens: list[str]
+    notices: list[str] = field(default_factory=list)  # e.g. the part of a long prompt the encoder dropped
 
     @property
     def embeddings(self) -> dict[str, torch.Tensor]:
@@ -146,14 +195,39 @@ def _tokens(tokenizer, text: str) -> list[str]:
     return [tokenizer.convert_ids_to_tokens(i).replace("</w>", "") for i in ids]
 
 
+def dropped_text(tokenizer, text: str) -> str:
+    """The end of ``text`` that the text encoder never reads (it keeps ``model_max_length`` tokens,
+    start and end markers included, and truncates the rest silently); "" if it all fits."""
+    limit = tokenizer.model_max_length
+    ids = tokenizer(text, truncation=False, verbose=False).input_ids
+    if len(ids) <= limit:
+        return ""
+    return tokenizer.decode(ids[limit - 1 : -1], skip_special_tokens=True).strip()
+
+
+def truncation_notices(tokenizer, prompt: str, negative_prompt: str) -> list[str]:
+    """A notice per prompt that is longer than the text encoder reads, quoting what was dropped."""
+    out = []
+    for name, text in (("prompt", prompt), ("negative prompt", negative_prompt)):
+        lost = dropped_text(tokenizer, text) if text else ""
+        if lost:
+            quote = lost if len(lost) <= DROPPED_SHOWN else lost[:DROPPED_SHOWN] + "…"
+            out.append(f"The {name} is longer than the {tokenizer.model_max_length} tokens the text encoder reads; "
+                       f"it ignores the end: '{quote}'.")
+    return out
+
+
 @torch.no_grad()
 def encode(pipe, prompt: str, negative_prompt: str) -> Prompts:
-    """Embeddings exactly as the pipeline makes them (``pipe.encode_prompt``)."""
+    """Embeddings exactly as the pipeline makes them (``pipe.encode_prompt``), with a notice for
+    any prompt the encoder truncates."""
     device = pipe.unet.device
-    pos, neg = pipe.encode_prompt(prompt, device, 1, True, negative_prompt or "")
-    _, empty = pipe.encode_prompt(prompt, device, 1, True, "")
     negative_prompt = negative_prompt or ""
-    return Prompts(prompt, negative_prompt, pos, neg, empty, _tokens(pipe.tokenizer, prompt), _tokens(pipe.tokenizer, negative_prompt))
+    pos, neg = pipe.encode_prompt(prompt, device, 1, True, negative_prompt)
+    _, empty = pipe.encode_prompt(prompt, device, 1, True, "")
+    tok = pipe.tokenizer
+    return Prompts(prompt, negative_prompt, pos, neg, empty, _tokens(tok, prompt), _tokens(tok, negative_prompt),
+                   truncation_notices(tok, prompt, negative_prompt))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,12 +451,13 @@ def run(
     made with snapshots); then only the branches' suffixes are computed. ``prompts``: embeddings of
     these prompts from :func:`encode`. Runs on one pipeline are serialised.
     """
+    notices = validate(settings, windows or ())  # before anything converts a value
     if windows is None:
         windows = [settings.window] if settings.has_negative else []
     windows = [(int(s), int(e)) for s, e in windows]
-    notices = validate(settings, windows)
     with _pipe_lock(pipe):
         prompts = prompts or encode(pipe, settings.prompt, settings.negative_prompt)
+        notices += [n for n in prompts.notices if n not in notices]
         loop = _BranchedDenoiser(pipe, settings, windows, prompts, trunk, record=record, previews=previews)
         steps = settings.steps
         with record_attention(pipe.unet, prompts.n_tokens) if record else nullcontext() as store:

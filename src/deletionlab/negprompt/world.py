@@ -19,6 +19,7 @@ understands; the study uses them as negative prompts that name only a noun or on
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -160,7 +161,8 @@ def caption_for(objects: Sequence[WorldObject], relation: str | None = None, par
 
 def parse_caption(caption: str) -> list[tuple[str | None, str | None]]:
     """The (colour, shape) pairs a caption asks for, in order; None where it leaves one out
-    ("a square" → (None, "square"), "a blue shape" → ("blue", None)). Other words are ignored."""
+    ("a square" → (None, "square"), "a blue shape" → ("blue", None)). Other words are ignored: check
+    :func:`words_not_understood` before trusting the pairs of a caption that did not come from this world."""
     words = caption.lower().replace(",", " ").split()
     out: list[tuple[str | None, str | None]] = []
     for i, w in enumerate(words):
@@ -171,6 +173,31 @@ def parse_caption(caption: str) -> list[tuple[str | None, str | None]]:
         elif w in SHAPES and prev not in COLOURS:
             out.append((None, w))
     return out
+
+
+#: punctuation that does not change what a caption asks for (the detector ignores it)
+IGNORABLE: frozenset[str] = frozenset({"."})
+
+
+def words_not_understood(caption: str) -> list[str]:
+    """Words of ``caption`` outside this world's grammar, in order, each once: a negation ("no blue"),
+    a number or a plural ("three red squares") would be misread by :func:`parse_caption`, which
+    reads one object per colour or shape word; callers refuse to judge such captions."""
+    out: list[str] = []
+    for w in re.findall(r"[^\W\d_]+|\d+|[^\w\s]", caption.lower()):
+        if w not in VOCABULARY and w not in IGNORABLE and w not in out:
+            out.append(w)
+    return out
+
+
+def caption_notice(caption: str, field: str = "prompt") -> str | None:
+    """One sentence saying that the detector does not judge ``caption`` (None if it can)."""
+    bad = words_not_understood(caption)
+    if not bad:
+        return None
+    shown = ", ".join(repr(w[:20]) for w in bad[:5]) + (", …" if len(bad) > 5 else "")
+    return (f"The {field} has words the shapes detector does not understand ({shown}), so it is not judged: "
+            "it reads only this world's captions, one object per 'a' (no numbers, plurals or negations).")
 
 
 def _random_object(rng: np.random.Generator, colour: str, shape: str, r_range=(4.5, 7.0)) -> WorldObject:

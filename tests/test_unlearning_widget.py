@@ -300,7 +300,7 @@ def test_committed_results_view_draws_bands_from_the_seeds():
 
     results = load_results()
     view = UnlearningResultsView(results)
-    head = view.children[1].value
+    head = view.children[0].value
     assert "Source: python scripts/unlearning_experiment.py" in head
     assert head.count("<tr>") == 1 + len(view.rows) and len(view.rows) >= 6
     e = results["requesters"]["random"]["caching"]["single_online_auc"]

@@ -381,7 +381,8 @@ class UnlearningExplorer(StudyRoot):
             run_ = res.runs[key]
             lo, hi = b.auc[att][key]
             n_pos = [r["attacks"][att]["n_pos"] for r in run_.releases[1:]]
-            text = [f"bootstrap 95 %: {a:.2f}–{c:.2f} · {n} positives" for a, c, n in zip(lo, hi, n_pos)]
+            what = "current members" if att == "members_online" else "deleted records"
+            text = [f"bootstrap 95 %: {a:.2f}–{c:.2f} · {n} {what}" for a, c, n in zip(lo, hi, n_pos)]
             auc.append(dict(x=xs, y=ys, label=run_.label, color=COLORS.get(key), band=(lo, hi), text=text))
             tlo, thi = b.tpr[att][key]
             tys = res.timeline(att, 0.01)[key][1]
@@ -572,7 +573,8 @@ def _summary_html(shown: Shown, att: str) -> str:
             "<th title='records touched by the training iterations of one release'>record-passes per release</th></tr>")
     return (
         f"<div class='dl-help'>Last release ({res.config['releases']}) of {escape(res.dataset)}: {res.n_members} records in the "
-        f"service, {res.n_outsiders} never-members; {m['n_pos']} positives and {m['n_neg']} negatives in this attack; "
+        f"service, {res.n_outsiders} never-members; this attack scores {m['n_pos']} "
+        f"{'current members' if att == 'members_online' else 'deleted records'} against {m['n_neg']} never-members; "
         f"{res.config['shadows']} shadow models per learner; computed in {res.seconds:.1f} s. With {res.n_outsiders} negatives "
         f"the smallest false-positive rate that can be resolved is {1 / res.n_outsiders:.2%}.</div>"
         f"<table class='dl-table'>{head}{rows}</table>" + _certificate_html(res.certificate))
@@ -663,7 +665,7 @@ class UnlearningResultsView(W.VBox):
         if hc:
             about += (f" Certified run: λ = {hc['lam']:g}, σ = {hc['sigma']:g}, K_U = {hc['k_unlearn']} "
                       "(the smallest K_U with certified ε ≤ 10 after every request).")
-        head = W.HTML(source_line(results.get("made_by"), extra=about) + claims_table(self.rows))
+        head = W.HTML(source_line(results.get("made_by"), extra=about) + claims_table(self.rows) + CSS)
         head.add_class("dl-results-table")
         self.requester = W.Dropdown(options=[(REQUESTER_LABELS.get(k, k), k) for k in results["requesters"]], description="who deleted",
                                     style={"description_width": "initial"}, layout=W.Layout(width="520px"))
@@ -687,7 +689,7 @@ class UnlearningResultsView(W.VBox):
         if hc:
             tables.append(_utility_table(results["certified"]["requesters"], "the certified setting"))
         grid = [W.HBox(charts[i:i + 2]) for i in range(1, len(charts), 2)]
-        super().__init__([W.HTML(CSS), head, W.HBox([self.requester, self.attack]), self.timeline, W.HTML(RESULTS_HELP), *grid,
+        super().__init__([head, W.HBox([self.requester, self.attack]), self.timeline, W.HTML(RESULTS_HELP), *grid,
                           *tables, W.HBox([self.csv_button, self.csv_link], layout=W.Layout(align_items="center"))])
         self.add_class("dl-unlearning-results")
 

@@ -138,7 +138,9 @@ def test_experiment_draws_error_bars_a_readable_default_and_paired_details(small
     w = AdverbExplorer(sync=True, loader=small_loader, embed=fake_embed, autorun=False)
     w.exp_train.value, w.exp_test.value, w.exp_seeds.value = 100, 50, 2
     assert "150 texts to tag" in w.exp_estimate.value
+    assert "No run yet" in w.exp_header.value and w.exp_views.layout.display == "none"  # no empty chart before a run
     w.exp_button.click()
+    assert w.exp_views.layout.display != "none"
     assert w.exp_job.state == "finished", w.exp_job.error
     res = w.experiment
     assert len(res.rows) == 4 * 2 * len(CONDITIONS) and "gain vs none" in w.exp_table.value

@@ -95,6 +95,8 @@ PLOT_NOTE = ("Each point is the mean test accuracy over the seeds; error bars ar
 #: ticks of the training-share axis (log), in %
 TICKS = (1, 2, 5, 10, 20, 50, 100)
 COMPUTING = "<span class='dl-stale'>computing…</span>"
+NO_RUN = ("<span class='dl-stale'>No run yet: press <b>Run experiment</b> (the committed results of the full "
+          "experiment are further down the page).</span>")
 STALE = "<span class='dl-stale'>Nothing shown: fix the input above.</span>"
 
 
@@ -208,7 +210,7 @@ def accuracy_plot(title: str) -> InteractivePlot:
     """The accuracy-vs-training-share chart, sized for its slot, legend beside the plot (never over the lines)."""
     plot = InteractivePlot(title, "share of the training set used", "test accuracy", xunit="%", xscale="log", yfmt=".3f",
                            height=380, width=800)
-    plot.figure.update_layout(legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top", yref="paper"),
+    plot.figure.update_layout(legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top", yref="paper", tracegroupgap=2),
                               margin=dict(r=230, b=56),
                               xaxis=dict(tickvals=TICKS, ticktext=[f"{t} %" for t in TICKS]))
     plot.add_class("dl-accuracy-plot")
@@ -377,10 +379,12 @@ class AdverbExplorer(StudyRoot):
         table = W.Accordion([self.exp_table])
         table.set_title(0, "Table: every condition and training share")
         table.selected_index = None
+        self.exp_views = W.VBox([W.HTML(f"<div class='dl-muted'>{PLOT_NOTE}</div>"), self.exp_plot, self.exp_detail, table],
+                                layout=W.Layout(display="none"))  # shown once there is a result
+        self.exp_header.value = NO_RUN
         self._update_estimate()
         return W.VBox([W.HBox([self.exp_train, self.exp_test]), W.HBox([self.exp_seeds, self.exp_head, self.exp_button]),
-                       self.exp_estimate, self.exp_job, self.exp_header, W.HTML(f"<div class='dl-muted'>{PLOT_NOTE}</div>"),
-                       self.exp_plot, self.exp_detail, table])
+                       self.exp_estimate, self.exp_job, self.exp_header, self.exp_views])
 
     # -- data set ---------------------------------------------------------------------------------
     def _dataset_note(self) -> str:
@@ -539,6 +543,7 @@ class AdverbExplorer(StudyRoot):
         self.experiment = None
         self.exp_header.value, self.exp_table.value, self.exp_detail.value = why, "", ""
         self.exp_plot.draw([], note="no results yet")
+        self.exp_views.layout.display = "none"
 
     def run_experiment(self) -> None:
         self._gen["exp"] += 1
@@ -561,6 +566,7 @@ class AdverbExplorer(StudyRoot):
         self.exp_header.value = experiment_header(res)
         self.exp_table.value = experiment_html(res)
         draw_accuracy(self.exp_plot, res.table(), res.config.conditions)
+        self.exp_views.layout.display = None
 
 
 def results_header(name: str, res: dict) -> str:
@@ -583,7 +589,7 @@ class AdverbResultsView(W.VBox):
         self.details: dict[str, W.HTML] = {}
         children = [W.HTML(STYLE + source_line(results.get("made_by")))]
         for name, res in by_dataset(results).items():
-            plot = accuracy_plot(f"{LABELS.get(name, name)}: test accuracy (mean over seeds ± s.e.)")
+            plot = accuracy_plot(f"{LABELS.get(name, name).split(' — ')[0].split(' (')[0]}: test accuracy (mean ± s.e.)")
             draw_accuracy(plot, res["table"], res["config"]["conditions"])
             detail = W.HTML("")
             _attach_detail(plot, detail, lambda rows=res["rows"]: rows)

@@ -158,9 +158,12 @@ def test_switching_attack_redraws_everything_and_explains_it(explorer):
 def test_utility_vs_privacy_shows_intervals_and_says_what_is_noise(explorer):
     ex = explorer
     dots = [d for d in ex.tradeoff.figure.data if d.mode == "markers"]
-    assert len(dots) == 4 and all(d.error_y.array[0] > 0 for d in dots)         # accuracy: Wilson
+    assert len(dots) == 4
     bars = [d for d in ex.tradeoff.figure.data if d.mode == "lines"]
-    assert len(bars) == 4 and all(d.x[1] > d.x[0] for d in bars)                 # AUC: bootstrap
+    across = [d for d in bars if d.y[0] == d.y[1]]
+    up = [d for d in bars if d.x[0] == d.x[1]]
+    assert len(across) == 4 and all(d.x[1] > d.x[0] for d in across)            # AUC: bootstrap
+    assert len(up) == 4 and all(d.y[0] < dot.y[0] <= d.y[1] <= 1 for d, dot in zip(up, dots))   # accuracy: Wilson, within [0, 1]
     text = ex.tradeoff_text.value
     for d in ex.bands.differences["single_online"]:
         word = "within" if d.within_noise else "beyond"

@@ -435,9 +435,10 @@ class UnlearningExplorer(StudyRoot):
             x = last["attacks"][att]["auc"]
             lo, hi = (v[-1] for v in b.auc[att][key])
             alo, ahi = (v[-1] for v in b.accuracy[key])
-            pts.append(dict(x=[lo, hi], y=[last["accuracy"]] * 2, style="-", color=COLORS.get(key)))
+            pts.append(dict(x=[lo, hi], y=[last["accuracy"]] * 2, style="-", color=COLORS.get(key)))     # AUC: bootstrap
+            pts.append(dict(x=[x, x], y=[alo, ahi], style="-", color=COLORS.get(key)))                    # accuracy: Wilson
             pts.append(dict(x=[x], y=[last["accuracy"]], style="o", markersize=11, label=run_.label, color=COLORS.get(key),
-                            error=[(ahi - alo) / 2], text=[f"AUC 95 % band {lo:.2f}–{hi:.2f}; accuracy {alo:.3f}–{ahi:.3f}"]))
+                            text=[f"AUC 95 % band {lo:.2f}–{hi:.2f}; accuracy {alo:.3f}–{ahi:.3f}"]))
         self.tradeoff.draw(pts, vlines=[(0.5, "chance")])
         self.tradeoff_text.value = _differences_html(self.shown, att)
 
@@ -613,7 +614,8 @@ def _cost_html(res) -> str:
             f"iteration.<ul>{items}</ul>{how}The caching unlearner and Noisy-GD answer each request with K_U = {h['k_unlearn']} "
             "gradient steps over the records left, whatever the model; SISA retrains one shard from its last checkpoint before "
             "the deleted record. So on these tiny models retraining is cheap, and unlearning pays off only where a retrain "
-            "costs far more passes than K_U — large models trained for many epochs.</div>")
+            "costs far more passes than K_U — large models trained for many epochs. Curves that coincide hide each other "
+            "(Noisy-GD and the caching unlearner both spend K_U steps per request): click a legend entry to hide one.</div>")
 
 
 def _certificate_html(cert: dict | None) -> str:

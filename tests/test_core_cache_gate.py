@@ -162,3 +162,14 @@ def test_a_heavy_job_runs_with_the_threads_it_asks_for(tmp_path):
         assert job.wait(10) and job.result == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_threads_cap_holds_without_the_gate_too():
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        job = JobRunner(gate=None, client=None).submit(lambda progress, cancel: torch.get_num_threads(), heavy=True, threads=1)
+        assert job.wait(10) and job.result == 1
+    finally:
+        torch.set_num_threads(before)

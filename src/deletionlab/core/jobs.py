@@ -251,10 +251,13 @@ class JobRunner:
 
             job.status, job.where = JobStatus.RUNNING, "dask"
             return run_remote(client, job.fn, job.args, job.kwargs, progress=progress, cancel=job.token)
+        from deletionlab.core.gate import use_threads
+
         if gate is None:
             job.status = JobStatus.RUNNING
+            if job.heavy and job.threads:
+                use_threads(job.threads)
             return job.fn(*job.args, progress=progress, cancel=job.token, **job.kwargs)
-        from deletionlab.core.gate import use_threads
 
         def queued(position: int) -> None:
             job.queue_position = position

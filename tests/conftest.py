@@ -31,6 +31,11 @@ CHROMIUM_ARGS = [
 ]
 
 os.environ.setdefault("DELETIONLAB_FAST", "1")  # notebooks pick their small CI settings
+# One BLAS/torch thread per process: the tests' models are tiny, and several threads per process
+# only fight over 2 cores (an unlearning test fixture: 5 min with the default threads on a busy
+# machine, 26 s with one). Kernels of notebook and browser tests inherit it. Override by exporting it.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 

@@ -22,6 +22,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def compact(obj):
+    """Floats to 6 significant digits (the curves have thousands of them; the file stays small)."""
+    if isinstance(obj, float):
+        return float(f"{obj:.6g}")
+    if isinstance(obj, dict):
+        return {k: compact(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [compact(v) for v in obj]
+    return obj
+
+
 def write_card(folder: Path, data: dict) -> Path:
     """The model card of the shipped default systems (``systems/README.md``), from the results."""
     import json
@@ -91,7 +102,8 @@ def main(argv=None) -> int:
     systems = asset_path("s3t", "systems", must_exist=False) if ship else None
     data = run_experiment(config, progress=progress, store=data_dir() / "s3t" / "experiment", systems_dir=systems)
     data["seconds"] = time.time() - t0
-    path = save_results("s3t", data, script="scripts/s3t_experiment.py", argv=sys.argv[1:] if argv is None else argv, path=args.out)
+    path = save_results("s3t", compact(data), script="scripts/s3t_experiment.py", argv=sys.argv[1:] if argv is None else argv,
+                        path=args.out)
     print(f"wrote {path} in {data['seconds']:.0f} s")
     if systems is not None and all((systems / d / "s3t" / "system.json").exists() for d in data["datasets"]):
         data["made_by"] = __import__("json").loads(path.read_text())["made_by"]

@@ -41,9 +41,11 @@ added (green: served, pale: alive, grey: switched off). **Delete** a record, sen
 start a **stream** drawn from a prior (it runs in the background: watch the grid, press Cancel).
 Below, the curves replay 200 random request streams on this system: accuracy and the chance that
 some shard still serves, S3T against SISA (one ordering per shard, trained with the same number of
-updates). When every shard is exhausted the explorer says so; **Retrain** retrains the shards that
-lost adapters on the records left. Other settings train in the background (progress, cancel) and
-are cached.
+updates). This small system absorbs about m·L·H(m·B′) = 9·H(9) ≈ 25 random requests before no
+shard can serve (SISA: 9·H(3) ≈ 16.5), so a burst of 50 exhausts it: the explorer then says it must
+retrain, and **Retrain** retrains, in the background, the shards that lost adapters on the records
+left (tick *SISA too* to restore SISA as well). Other settings train S3T and SISA in the background
+(progress, cancel) and are cached; the notebook prints below how long training took here.
 
 *What to try:* one deletion, then another in the same shard (the second may cost nothing); a burst
 of 20; the *one hot slice* prior with *cyclic* and then with *matched* sequences (train again);

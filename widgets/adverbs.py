@@ -416,7 +416,9 @@ class AdverbExplorer(StudyRoot):
         return {"tagger": self._tagger, "embed": self._embed}
 
     def _heavy(self, key) -> bool:
-        """A job that only reads a result another kernel computed skips the machine-wide queue."""
+        """A job that only reads a result another kernel computed skips the machine-wide queue. Heavy jobs
+        run one torch thread: on the busy 2-core test machine a MiniLM batch took ~1 s with one thread and
+        ~3 s with two."""
         return self._tagger is not None or self._embed is not None or not is_cached(CACHE_NAMESPACE, key)
 
     def _text_error(self) -> None:
@@ -437,7 +439,7 @@ class AdverbExplorer(StudyRoot):
         if self.exploration is None:
             self.tagged.value = COMPUTING
         self.job.run(shared_explore, s, **self._deps(), on_result=lambda ex: self._show(ex, gen), name="Tagging and augmenting",
-                     heavy=self._heavy(("explore", s)))
+                     heavy=self._heavy(("explore", s)), threads=1)
 
     def _show(self, ex: Exploration, gen: int) -> None:
         if gen != self._gen["text"]:
@@ -458,7 +460,7 @@ class AdverbExplorer(StudyRoot):
             self._text_error()
             return
         self.job.run(random_exploration, self.dataset.value, s, data=self._data(self.dataset.value), **self._deps(),
-                     on_result=lambda r: self._show_random(r, gen), name="Random example", heavy=True)
+                     on_result=lambda r: self._show_random(r, gen), name="Random example", heavy=True, threads=1)
 
     def _show_random(self, result: tuple[str, Exploration], gen: int) -> None:
         if gen != self._gen["text"]:
@@ -488,7 +490,7 @@ class AdverbExplorer(StudyRoot):
         self.coverage_view.value = COMPUTING
         self.data_job.run(shared_summary, name, n, guards, data=self._data(name), tagger=self._tagger,
                           on_result=lambda s: self._show_coverage(s, gen), name=f"Coverage of {n:,} texts",
-                          heavy=self._heavy(("coverage", name, n, guards)))
+                          heavy=self._heavy(("coverage", name, n, guards)), threads=1)
 
     def _show_coverage(self, summary: DatasetSummary, gen: int) -> None:
         if gen != self._gen["data"]:
@@ -510,7 +512,7 @@ class AdverbExplorer(StudyRoot):
         self.csv_view.value = COMPUTING
         self.data_job.run(shared_csv, name, n, guards, seed, data=self._data(name), tagger=self._tagger,
                           on_result=lambda text: self._show_csv(text, name, n, gen), name=f"Augmenting {n:,} texts",
-                          heavy=self._heavy(("csv", name, n, guards, seed)))
+                          heavy=self._heavy(("csv", name, n, guards, seed)), threads=1)
 
     def _show_csv(self, text: str, name: str, n: int, gen: int) -> None:
         if gen != self._gen["data"]:
@@ -557,7 +559,7 @@ class AdverbExplorer(StudyRoot):
         self._clear_experiment(COMPUTING)
         self.exp_job.run(shared_experiment, cfg, data=self._data(cfg.dataset), **self._deps(),
                          on_result=lambda res: self._show_experiment(res, gen), name="Experiment",
-                         heavy=self._heavy(("experiment", cfg)))
+                         heavy=self._heavy(("experiment", cfg)), threads=1)
 
     def _show_experiment(self, res: ExperimentResult, gen: int) -> None:
         if gen != self._gen["exp"]:

@@ -224,3 +224,20 @@ def test_home_cards_say_that_the_notebook_link_needs_make_lab_under_voila():
     in_lab = card_html(study("negprompt"), voila=False)
     assert "make lab" in under_voila and "8888" in under_voila
     assert "make lab" not in in_lab and 'href="/lab/tree/negative_prompts.ipynb"' in in_lab
+
+
+def test_progress_text_and_legend_only_series():
+    from deletionlab.widgets import InteractivePlot
+    from deletionlab.widgets.common import progress_text
+
+    assert progress_text(3, 10) == "3/10" and progress_text(1200, 5000) == "1,200/5,000"
+    assert progress_text(1.2345, 3) == "41 %" and progress_text(1, 0) == ""
+    p = InteractivePlot("accuracy", "share of data", "accuracy", legend="right")
+    p.draw([dict(x=[1, 2], y=[0.5, 0.6], label="none"), dict(x=[1, 2], y=[0.4, 0.7], label="EDA", visible=False,
+                                                              band=([0.3, 0.6], [0.5, 0.8]))])
+    assert p.shown(0) and not p.shown(1)
+    assert [d.visible for d in p.figure.data][1:] == ["legendonly", "legendonly"]  # EDA's band and line
+    assert "EDA" not in p.svg().decode() and "none" in p.svg().decode()
+    p.figure.data[2].visible = True  # the user clicks "EDA" in the legend
+    assert p.shown(1) and "EDA" in p.svg().decode()
+    assert p.figure.layout.legend.orientation == "v"

@@ -53,6 +53,15 @@ def escape(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def progress_text(done: float, total: float) -> str:
+    """"3/10" for whole steps, "42 %" for fractional progress, "" when there is no total."""
+    if not total:
+        return ""
+    if float(done).is_integer() and float(total).is_integer():
+        return f"{int(done):,}/{int(total):,}"
+    return f"{100 * done / total:.0f} %"
+
+
 class JobBar(W.VBox):
     """Progress bar + status + cancel button + error line, running jobs in the background.
 
@@ -156,7 +165,7 @@ class JobBar(W.VBox):
         if job.total:
             self.progress.value = max(0.0, min(1.0, job.fraction))
         note = f" — {job.note}" if job.note else ""
-        total = f"{job.done:g}/{job.total:g}" if job.total else ""
+        total = progress_text(job.done, job.total)
         self.status.value = escape(f"{job.name} {total}{note}".strip())
 
     def _call_view(self, cb: Callable[[Any], None], arg: Any) -> bool:

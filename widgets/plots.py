@@ -7,7 +7,8 @@ so a study hands its data to either:
 
     {"x": [...], "y": [...], "label": "retrain", "style": "o-" | "--" | ":" | "s--",
      "color": "tab:blue", "error": [...] (± bar), "band": ([lo...], [hi...]) (shaded),
-     "text": [...] (extra hover text per point), "right": True (second y axis)}
+     "text": [...] (extra hover text per point), "right": True (second y axis),
+     "visible": False (only in the legend, one click away)}
 
 ``draw`` updates the figure in place (one message to the page); ``on_click(fn)`` calls
 ``fn(x, y, label)`` for a clicked point; the modebar's camera saves a PNG at twice the size shown and
@@ -83,7 +84,7 @@ class InteractivePlot(W.VBox):
 
     def __init__(self, title: str = "", xlabel: str = "", ylabel: str = "", *, xunit: str = "", yunit: str = "",
                  xscale: str = "linear", yscale: str = "linear", height: int = 320, width: int | None = 520,
-                 right_label: str = "", yfmt: str = ".3~g", xfmt: str = ".3~g", **kwargs: Any) -> None:
+                 right_label: str = "", yfmt: str = ".3~g", xfmt: str = ".3~g", legend: str = "below", **kwargs: Any) -> None:
         import plotly.graph_objects as go
 
         self.title, self.xlabel, self.ylabel = title, xlabel, ylabel
@@ -91,7 +92,7 @@ class InteractivePlot(W.VBox):
         self.series: list[dict] = []
         self.references: dict = {"hlines": [], "vlines": [], "hbands": [], "note": ""}
         self._click_handlers: list[Callable[[float, float, str], None]] = []
-        self.figure = go.FigureWidget(layout=self._layout(xscale, yscale, height, width, right_label))
+        self.figure = go.FigureWidget(layout=self._layout(xscale, yscale, height, width, right_label, legend))
         self.figure._config = {"displaylogo": False, "modeBarButtonsToRemove": MODEBAR_REMOVE,
                                "toImageButtonOptions": {"format": "png", "scale": 2, "filename": self._filename()}}
         self.svg_button = W.Button(description="SVG", tooltip="Save this chart as an SVG file (for slides)",
@@ -108,7 +109,7 @@ class InteractivePlot(W.VBox):
         name = "".join(c if c.isalnum() else "-" for c in (self.title or "chart").lower()).strip("-")
         return "-".join(p for p in name.split("-") if p)[:60] or "chart"
 
-    def _layout(self, xscale: str, yscale: str, height: int, width: int | None, right_label: str) -> dict:
+    def _layout(self, xscale: str, yscale: str, height: int, width: int | None, right_label: str, legend: str = "below") -> dict:
         axis = dict(showgrid=True, gridcolor="rgba(0,0,0,0.08)", zeroline=False, linecolor="#888", ticks="outside",
                     title_font=dict(size=12), tickfont=dict(size=11))
         lay = dict(
@@ -124,6 +125,10 @@ class InteractivePlot(W.VBox):
             lay["width"] = width
         else:
             lay["autosize"] = True
+        if legend == "right":  # beside the plot, one entry per line (many series)
+            lay["legend"] = dict(font=dict(size=11), orientation="v", x=1.02, xanchor="left", y=1, yanchor="top")
+            lay["margin"]["b"] = 48
+            lay["margin"]["r"] = 160
         if right_label:
             lay["yaxis2"] = dict(axis, title=dict(text=escape(right_label)), overlaying="y", side="right", showgrid=False)
             lay["margin"]["r"] = 60
@@ -138,7 +143,9 @@ class InteractivePlot(W.VBox):
                 f"<br>{escape(self.xlabel)} %{{x:{self.xfmt}}}{escape(xu)}{text}<extra></extra>")
 
     def _traces(self, series: Sequence[dict]) -> list[dict]:
-        traces = []
+        """plotly traces for the series (a band is a trace of its own); ``self._trace_of[i]`` is the
+        index of series i's main trace."""
+        traces, self._trace_of = [], []
         for i, s in enumerate(series):
             color = _color(s.get("color"), i)
             mode, dash, symbol = _mode_and_dash(s.get("style", "o-"))
@@ -158,6 +165,11 @@ class InteractivePlot(W.VBox):
                 tr["text"] = [str(t) for t in s["text"]]
             if s.get("error") is not None:
                 tr["error_y"] = dict(type="data", array=_clean(s["error"]), visible=True, color=color, thickness=1.2, width=3)
+            if s.get("visible") is False:  # in the legend, one click away
+                tr["visible"] = "legendonly"
+                if traces and traces[-1].get("fill") == "toself":
+                    traces[-1]["visible"] = "legendonly"
+            self._trace_of.append(len(traces))
             traces.append(tr)
         return traces
 
@@ -255,6 +267,13 @@ class InteractivePlot(W.VBox):
         for fn in self._click_handlers:
             fn(s["x"][index], s["y"][index], label)
 
+    def shown(self, i: int) -> bool:
+        """Whether series ``i`` is drawn now (a legend click in the page hides or shows it)."""
+        idx = getattr(self, "_trace_of", [])
+        if i >= len(idx) or idx[i] >= len(self.figure.data):
+            return True
+        return self.figure.data[idx[i]].visible not in ("legendonly", False)
+
     # -- export ------------------------------------------------------------------------------
     def svg(self) -> bytes:
         """The chart as SVG, drawn by matplotlib from the same data (no browser needed): series, bands,
@@ -269,14 +288,15 @@ class InteractivePlot(W.VBox):
         fig = Figure(figsize=(w, h))
         ax = fig.add_subplot(111)
         for i, s in enumerate(self.series):
-            self._svg_series(ax, s, _color(s.get("color"), i))
+            if self.shown(i):
+                self._svg_series(ax, s, _color(s.get("color"), i))
         self._svg_references(ax)
         self._svg_axes(ax)
         ax.set_title(self.title, fontsize=10)
         ax.set_xlabel(self.xlabel)
         ax.set_ylabel(self.ylabel)
         ax.grid(alpha=0.3)
-        if any(s.get("label") for s in self.series):
+        if any(s.get("label") for i, s in enumerate(self.series) if self.shown(i)):
             ax.legend(fontsize=8)
         fig.tight_layout()
         buf = BytesIO()

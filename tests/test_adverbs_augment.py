@@ -1,5 +1,7 @@
 """Augmenters and guards of the adverb study, including the reference code's three bugs."""
 
+import re
+
 import pytest
 
 from deletionlab.adverbs import augment
@@ -149,3 +151,17 @@ def test_random_insertion_never_lands_before_the_full_stop(tagger):
     for seed in range(15):
         out = ins(doc, seed=seed).text
         assert out.endswith("dog.") and " ." not in out and out == " ".join(out.split())
+
+
+def test_random_deletions_take_whole_words_never_half_a_hyphenated_one(tagger):
+    doc = tagger("The self-driving cars honestly aren't ready, it's really too early.")
+    for seed in range(30):
+        for aug in (RandomDeletion(n=3), EDA(alpha=0.4)):
+            out = aug(doc, seed=seed)
+            words = out.text.replace(",", " ").replace(".", " ").split()
+            assert not re.search(r"self-(?!driving)|(?<!self)-driving", out.text), out.text
+            assert not any(w.startswith("'") or w.endswith("-") for w in words), out.text
+            deleted = [e.token for e in out.edits if e.op == "delete"]
+            assert all(any(ch.isalnum() for ch in tok) for tok in deleted)
+    counts = {len([e for e in RandomDeletion(n=3)(doc, seed=s).edits if e.op == "delete"]) for s in range(10)}
+    assert counts == {3}  # three whole words each time

@@ -310,10 +310,11 @@ class RandomDeletion(Augmenter):
     def __call__(self, doc_or_text, seed: int = 0) -> Augmentation:
         doc = self.tag(doc_or_text)
         n = self.n if self.n is not None else sum(1 for e in self._adv.plan(doc)[1] if e.op == "delete" and e.reason == "ADV")
-        words = [i for i, t in enumerate(doc) if not (t.is_punct or t.is_space)]
+        units = word_units(doc)
         rng = _rng(seed, doc.text, "rd")
-        chosen = sorted(rng.sample(words, min(n, max(0, len(words) - 1)))) if n else []
-        edits = [Edit("delete", i, doc[i].text, reason="random") for i in chosen]
+        picked = sorted(rng.sample(range(len(units)), min(n, max(0, len(units) - 1)))) if n else []
+        chosen = [i for k in picked for i in range(*units[k])]
+        edits = [Edit("delete", units[k][0], doc[units[k][0]:units[k][1]].text, reason="random") for k in picked]
         return _finish(self.name, doc, _capitalised(doc, chosen, rebuild(doc, chosen)), edits)
 
 
@@ -425,10 +426,12 @@ class EDA(Augmenter):
         return _swap_text(doc, units, order), edits
 
     def _rd(self, doc, words, n, rng) -> tuple[str, list[Edit]]:
-        delete = [i for i in words if rng.random() < self.alpha]
-        if len(delete) == len(words):
-            delete.remove(rng.choice(delete))
-        edits = [Edit("delete", i, doc[i].text, reason="random (p=α)") for i in delete]
+        units = word_units(doc)  # whole words: "self-driving" goes or stays as one, as in EDA's split on spaces
+        picked = [k for k in range(len(units)) if rng.random() < self.alpha]
+        if picked and len(picked) == len(units):
+            picked.remove(rng.choice(picked))
+        delete = [i for k in picked for i in range(*units[k])]
+        edits = [Edit("delete", units[k][0], doc[units[k][0]:units[k][1]].text, reason="random (p=α)") for k in picked]
         return _capitalised(doc, delete, rebuild(doc, delete)), edits
 
 
@@ -458,6 +461,12 @@ def swap_units(doc) -> list[tuple[int, int]]:
                 units.append((a, b))
             start = i + 1
     return units
+
+
+def word_units(doc) -> list[tuple[int, int]]:
+    """The deletable words of a text as token ranges: :func:`swap_units` that hold a letter or a digit
+    (a hyphenated or clitic word such as "self-driving" or "It's" is one unit; punctuation is none)."""
+    return [(a, b) for a, b in swap_units(doc) if any(ch.isalnum() for ch in doc[a:b].text)]
 
 
 def _swap_text(doc, units: list[tuple[int, int]], order: list[int]) -> str:

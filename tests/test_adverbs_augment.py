@@ -159,7 +159,7 @@ def test_random_deletions_take_whole_words_never_half_a_hyphenated_one(tagger):
         for aug in (RandomDeletion(n=3), EDA(alpha=0.4)):
             out = aug(doc, seed=seed)
             words = out.text.replace(",", " ").replace(".", " ").split()
-            assert not re.search(r"self-(?!driving)|(?<!self)-driving", out.text), out.text
+            assert not re.search(r"self-(?!driving)|(?<!self)-driving", out.text, re.IGNORECASE), out.text
             assert not any(w.startswith("'") or w.endswith("-") for w in words), out.text
             deleted = [e.token for e in out.edits if e.op == "delete"]
             assert all(any(ch.isalnum() for ch in tok) for tok in deleted)

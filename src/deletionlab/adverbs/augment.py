@@ -369,7 +369,9 @@ class EDA(Augmenter):
         self.synonyms = synonyms
 
     def _candidates(self, doc) -> list[int]:
-        return [i for i, t in enumerate(doc) if not (t.is_punct or t.is_space or t.is_stop) and t.is_alpha]
+        """Words a synonym may replace: whole one-token words ("self" in "self-driving" is not one)."""
+        whole = {a for a, b in word_units(doc) if b - a == 1}
+        return [i for i, t in enumerate(doc) if i in whole and not (t.is_punct or t.is_space or t.is_stop) and t.is_alpha]
 
     def __call__(self, doc_or_text, seed: int = 0) -> Augmentation:
         doc = self.tag(doc_or_text)

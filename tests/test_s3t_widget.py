@@ -133,6 +133,19 @@ def test_stream_and_prior(tiny):
     ex.forget()
 
 
+def test_training_in_the_background_can_be_cancelled(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    monkeypatch.setenv("DELETIONLAB_CACHE", str(tmp_path))
+    ex = S3TExplorer(sync=False, autorun=False, settings=replace(TINY, seed=7))
+    ex.start()
+    assert ex.job.state == "running"
+    ex.job.cancel()
+    assert ex.job.wait(60)
+    assert ex.job.state == "cancelled" and ex.exploration is None
+    assert not list(tmp_path.glob("s3t/*/s3t/system.json"))  # nothing half-trained was cached
+
+
 def test_results_view_builds_its_rows():
     results = load_results()
     assert results is not None, "run scripts/s3t_experiment.py"

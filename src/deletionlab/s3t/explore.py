@@ -86,6 +86,7 @@ def encoded(cfg: SystemConfig, cancel: CancelToken | None = None):
     train, test = sample(cfg.dataset, cfg.n_train, cfg.n_test, cfg.seed)
     with torch_threads(1):
         bb = Backbone(cfg.train.rank, cfg.train.max_len)
+        check_cancel(cancel)
         starts = starts_needed(cfg)
         out = (bb, bb.encode(train.texts, starts, cancel=cancel), bb.encode(test.texts, starts, cancel=cancel), train, test)
     with _models_lock:
@@ -175,9 +176,8 @@ def curves(exp: Exploration, prior_name: str = "uniform", streams: int = DEFAULT
     rng = np.random.default_rng(seed)
     reqs = np.stack([request_stream(s3t.shard_of, s3t.slice_of, n, rng, p) for _ in range(streams)])
     check_cancel(cancel)
-    a = deletion_curves(s3t.test_logits, Service.of(s3t), exp.y_test, reqs)
-    check_cancel(cancel)
-    b = deletion_curves(sisa.test_logits, Service.of(sisa), exp.y_test, reqs)
+    a = deletion_curves(s3t.test_logits, Service.of(s3t), exp.y_test, reqs, cancel)
+    b = deletion_curves(sisa.test_logits, Service.of(sisa), exp.y_test, reqs, cancel)
     out = {"x": list(range(n + 1)), "prior": prior_name, "streams": streams}
     for name, c in (("s3t", a), ("sisa", b)):
         out[f"{name}_accuracy"], out[f"{name}_accuracy_se"] = _mean_se(c["accuracy"])

@@ -163,7 +163,7 @@ def request_stream(shard_of: np.ndarray, slice_of: np.ndarray, n: int, rng: np.r
     return np.argsort(-key, kind="stable")[:n]
 
 
-def deletion_curves(test_logits: np.ndarray, service: Service, y: np.ndarray, streams: np.ndarray) -> dict:
+def deletion_curves(test_logits: np.ndarray, service: Service, y: np.ndarray, streams: np.ndarray, cancel=None) -> dict:
     """Replay each stream of requests (R, N) from a fresh state; after 0..N requests record the
     served accuracy (a system that cannot serve answers nothing: 0), whether it serves, and how
     many shards serve. Returns arrays of shape (R, N + 1)."""
@@ -172,6 +172,8 @@ def deletion_curves(test_logits: np.ndarray, service: Service, y: np.ndarray, st
     acc, serving, shards = np.zeros((R, N + 1)), np.zeros((R, N + 1), bool), np.zeros((R, N + 1), np.int64)
     memo: dict = {}
     for r in range(R):
+        if cancel is not None:
+            cancel.check()
         service.reset()
         for t in range(N + 1):
             if t:

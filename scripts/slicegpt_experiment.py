@@ -22,11 +22,17 @@ import time
 
 
 def default_run(argv_list: list[str], t0: float) -> None:
-    """The explorer's default settings, run once; the dashboard opens on this."""
-    from deletionlab.core import asset_path
+    """The explorer's default settings, run once (kept in the checkpoint folder under a hash of
+    the settings); the dashboard opens on this."""
+    import hashlib
+    from dataclasses import asdict
+
+    from deletionlab.core import asset_path, data_dir
+    from deletionlab.slicegpt.experiment import _cached
     from deletionlab.slicegpt.explore import Settings, explore
 
-    run = explore(Settings()).to_dict()
+    key = hashlib.sha1(json.dumps(asdict(Settings()), sort_keys=True).encode()).hexdigest()[:10]
+    run = _cached(data_dir() / "slicegpt" / "experiment", f"default-run-{key}", lambda: explore(Settings()).to_dict())
     run["made_by"] = {"command": "python scripts/slicegpt_experiment.py " + " ".join(argv_list), "date": time.strftime("%Y-%m-%d %H:%M")}
     out = asset_path("slicegpt", "default_run.json", must_exist=False)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reverse", type=int, default=None, help="reverse-activation prompts (default: as many as scenes)")
     ap.add_argument("--seed", type=int, default=ExperimentConfig.seed)
     ap.add_argument("--threshold", type=float, default=SETTLE_FRACTION)
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (default 1: the tiny model gains nothing from more, and two threads on a busy "
+                         "2-core machine ran a scene ~30x slower; 0: torch's default)")
     ap.add_argument("--checkpoint", type=Path, default=None, help="default: .cache/negprompt-experiment/seed<seed>.jsonl")
     ap.add_argument("--out", type=Path, default=None, help="default: src/deletionlab/assets/negprompt/results.json")
     args = ap.parse_args(argv)

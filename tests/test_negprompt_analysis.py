@@ -2,10 +2,22 @@
 
 import numpy as np
 import pytest
+import torch
 
 from deletionlab.negprompt import analysis, world
 from deletionlab.negprompt.experiment import NEGATIVE_KINDS, SceneResult, StudyResults, draw_scenes, negative_for, scene_study
 from deletionlab.negprompt.sampler import Settings, run
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models run fastest on one thread; two threads on a busy 2-core machine run ~30x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def test_settle_step_is_the_first_step_from_which_the_curve_stays_up():
@@ -45,6 +57,71 @@ def test_token_index_follows_the_right_adjective():
     assert analysis.token_index(toks, "circle") is None
 
 
+def test_b_token_when_a_has_the_same_shape_or_the_same_colour():
+    """Issue 10, item 1: "a red square above a square" -- B's noun is the *second* "square"; "a red
+    circle left of a red shape" -- B's adjective is the second "red"."""
+    same_shape = ["<|startoftext|>", "a", "red", "square", "above", "a", "square", "<|endoftext|>"]
+    assert analysis.object_token_index(same_shape, "square", ("yellow", "square")) == 6  # B, drawn yellow
+    assert analysis.object_token_index(same_shape, "square", ("red", "square")) == 3  # A names it exactly
+    same_colour = ["<|startoftext|>", "a", "red", "circle", "left", "of", "a", "red", "shape", "<|endoftext|>"]
+    assert analysis.object_token_index(same_colour, "red", ("red", "square")) == 7
+    assert analysis.object_token_index(same_colour, "red", ("red", "circle")) == 2
+    assert analysis.object_token_index(same_colour, "blue", ("blue", "square")) is None
+    negative = ["<|startoftext|>", "a", "yellow", "square", "<|endoftext|>"]
+    assert analysis.object_token_index(negative, "square", ("yellow", "square")) == 3
+    spans = analysis.object_spans(same_shape)
+    assert [(sp["colour"], sp["shape"]) for sp in spans] == [("red", "square"), (None, "square")]
+
+
+def test_b_token_on_the_real_tokenizer(tiny_pipe):
+    from deletionlab.negprompt.sampler import _tokens
+
+    toks = _tokens(tiny_pipe.tokenizer, "a red square above a square")
+    i = analysis.object_token_index(toks, "square", ("blue", "square"))
+    assert toks[i] == "square" and i == len(toks) - 2 and analysis.token_index(toks, "square") < i
+
+
+def test_critical_step_definitions_move_with_the_threshold():
+    chance = 0.1
+    curve = [0.10, 0.11, 0.20, 0.22, 0.26, 0.28, 0.30]  # final 0.3: level(f) = 0.1 + f * 0.2
+    steps = analysis.critical_steps(curve, chance)
+    assert set(steps) == {"0.5", "0.6", "0.7", "0.8", "0.9", "rise"}
+    assert steps["0.5"] == 2 and steps["0.6"] == 3 and steps["0.7"] == 4 and steps["0.8"] == 4 and steps["0.9"] == 5
+    assert steps["rise"] == 2  # 0.11 -> 0.20 is the largest per-step rise
+    assert analysis.rise_step([0.1, 0.12, 0.13], 0.1) is None  # never 1.5x chance: no critical step at all
+    assert all(v is None for v in analysis.critical_steps([0.1, 0.12, 0.13], 0.1).values())
+
+
+def _record(i, p, n):
+    from deletionlab.negprompt.sampler import StepRecord
+
+    z = torch.zeros_like(p)
+    return StepRecord(index=i, timestep=999 - i, latent=z, eps={"empty": z.clone(), "pos": p, "neg": n})
+
+
+def test_neutralization_by_hand():
+    """Inside the mask N = w/(w−1)·P (the guided push w·P − (w−1)·N vanishes); outside N = 0 (untouched)."""
+    from deletionlab.negprompt.sampler import Trajectory
+
+    w = 5.0
+    g = torch.Generator().manual_seed(0)
+    p = torch.randn(1, 4, 16, 16, generator=g)
+    inside = torch.zeros(16, 16, dtype=torch.bool)
+    inside[:8, :8] = True
+    n = torch.where(inside, p * w / (w - 1), torch.zeros_like(p))
+    traj = Trajectory(window=None, records=[_record(0, p, n), _record(1, p, -n)])
+    mask = np.zeros((32, 32), bool)
+    mask[:16, :16] = True
+    ne = analysis.neutralization(traj, mask, w)
+    assert ne.cos_in[0] == pytest.approx(1.0, abs=1e-5) and ne.residual_in[0] == pytest.approx(0.0, abs=1e-5)
+    assert ne.cos_out[0] == pytest.approx(0.0, abs=1e-6) and ne.residual_out[0] == pytest.approx(1.0, abs=1e-5)
+    # N opposite to P: no cancellation but amplification, residual 1 + (w−1)·(w/(w−1)) / w = 2
+    assert ne.cos_in[1] == pytest.approx(-1.0, abs=1e-5) and ne.residual_in[1] == pytest.approx(2.0, abs=1e-4)
+    assert set(ne.as_lists()) == {"cos_in", "cos_out", "residual_in", "residual_out"}
+    with pytest.raises(ValueError, match="mask"):
+        analysis.neutralization(traj, np.zeros((32, 32), bool), w)
+
+
 def test_outcome_critical_step_is_the_last_start_of_the_removing_prefix():
     assert analysis.outcome_critical_step([0, 5, 10, 15], [True, True, False, True]) == 5
     assert analysis.outcome_critical_step([10, 0, 5], [False, True, True]) == 5
@@ -76,7 +153,12 @@ def test_cancellation_maps_on_a_run(tiny_pipe):
     rec = r.main.records[6]
     np.testing.assert_allclose(cm.pos_minus_neg[6], (rec.eps["pos"] - rec.eps["neg"])[0].norm(dim=0).numpy(), rtol=1e-6)
     regions = cm.region_means(np.pad(np.ones((8, 8), bool), ((0, 24), (0, 24))))
-    assert regions["cosine_in"].shape == (10,)
+    assert regions["cosine_in"].shape == (10,) and regions["residual_out"].shape == (10,)
+    # cos(P, N) and the residual of the guided push, by hand at one pixel
+    p = (rec.eps["pos"] - rec.eps["empty"])[0, :, 3, 5]
+    n = (rec.eps["neg"] - rec.eps["empty"])[0, :, 3, 5]
+    assert cm.pn_cosine[6, 3, 5] == pytest.approx(float(p @ n / (p.norm() * n.norm())), abs=1e-5)
+    assert cm.residual[6, 3, 5] == pytest.approx(float((5 * p - 4 * n).norm() / (5 * p).norm()), rel=1e-4)
 
 
 def test_attention_critical_step_on_a_run(tiny_pipe):

@@ -15,6 +15,17 @@ from deletionlab.negprompt.explore import (
 )
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models run fastest on one thread; two threads on a busy 2-core machine run ~30x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def test_difference_image_is_white_where_nothing_changed():
     a = np.full((4, 4, 3), 200, np.uint8)
     b = a.copy()
@@ -48,3 +59,17 @@ def test_sweep_needs_a_negative_prompt_and_valid_settings(tiny_pipe):
         validate_sweep(Settings("a red circle", "a blue square", steps=0))
     with pytest.raises(UserError, match="negative prompt"):
         removal_sweep(tiny_pipe, Settings("a red circle", "  "))
+
+
+def test_sweep_refuses_to_judge_captions_it_cannot_read(tiny_pipe):
+    """Issue 18, item 7: a prompt with a plural is never reported as "other objects kept"; a negative
+    prompt with a negation names no target (nothing is reported removed)."""
+    s = Settings("three red squares above a blue circle", "a blue circle", steps=3, guidance=4.0, seed=2)
+    ex = explore(tiny_pipe, s)
+    sw = removal_sweep(tiny_pipe, s, ex, starts=[0, 2])
+    assert sw.other_kept == [None, None] and any("'three'" in n and "not judged" in n for n in sw.notices)
+    s2 = Settings("a red square above a blue circle", "no blue circle", steps=3, guidance=4.0, seed=2)
+    sw2 = removal_sweep(tiny_pipe, s2, explore(tiny_pipe, s2), starts=[0])
+    assert sw2.removed == [None] and sw2.adaptive_start is None and any("'no'" in n for n in sw2.notices)
+    good = Settings("a red square above a blue circle", "a blue circle", steps=3, guidance=4.0, seed=2)
+    assert removal_sweep(tiny_pipe, good, explore(tiny_pipe, good), starts=[0]).notices == []

@@ -7,6 +7,17 @@ from deletionlab.negprompt.export import a1111, comfy_percents, diffusers_snippe
 from deletionlab.negprompt.sampler import Settings, run
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models run fastest on one thread; two threads on a busy 2-core machine run ~30x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def test_a1111_prompt_editing():
     assert a1111("a dog", 0, 30, 30) == "a dog"
     assert a1111("a dog", 5, 30, 30) == "[a dog:5]"

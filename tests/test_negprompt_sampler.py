@@ -7,6 +7,17 @@ import torch
 from deletionlab.core import UserError
 from deletionlab.negprompt.sampler import NegativeWindowCallback, Settings, pipeline_image, run, validate
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models run fastest on one thread; two threads on a busy 2-core machine run ~30x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 PROMPT, NEG = "a red circle above a blue square", "a blue square"
 
 
@@ -98,6 +109,52 @@ def test_validation_messages():
         validate(S(), windows=[(2, 12), (7, 4)])
     with pytest.raises(UserError, match="end step"):
         run(None, S(), windows=[(0, 13)])  # run validates before touching the pipeline
+
+
+BAD_NUMBERS = [-1, 0, 1e308, 2**64, 10**308, float("nan"), float("inf"), None, "7", True]
+
+
+@pytest.mark.parametrize("field,words", [("seed", "seed"), ("steps", "steps"), ("guidance", "Guidance"),
+                                         ("start", "start step"), ("end", "end step")])
+def test_every_number_is_checked_with_one_short_sentence(field, words):
+    """Issue 18, item 1: seeds and steps (and the rest) are validated in the science; the message
+    names the field and its range and never quotes a 309-digit number."""
+    ok = {"seed": [0, 2**32 - 1], "steps": [1, 150], "guidance": [1, 1.0, 30.0], "start": [0, 12], "end": [0, 12]}[field]
+    for value in ok:
+        validate(S(**{field: value}, **({"start": 0} if field == "end" else {})))
+    for value in BAD_NUMBERS:
+        if value in ok or (field in ("start", "end") and value == 0) or (field == "end" and value is None):
+            continue  # valid (end None = to the last step)
+        with pytest.raises(UserError) as e:
+            validate(S(**{field: value}))
+        msg = str(e.value)
+        assert words in msg and "between" in msg and len(msg) < 160 and msg.count(". ") == 0, msg
+        assert "0000000000000" not in msg  # a huge number is described, not printed
+    if field == "seed":
+        with pytest.raises(UserError, match="a 309-digit number"):
+            validate(S(seed=10**308))
+
+
+def test_prompts_must_be_text_of_bounded_length():
+    for bad, msg in [(S(prompt=None), "prompt must be text"), (S(negative_prompt=None), "negative prompt must be text"),
+                     (S(prompt="a " * 1500), "prompt is limited"), (S(negative_prompt="x" * 2001), "negative prompt is limited"),
+                     (S(prompt="\n \t"), "empty")]:
+        with pytest.raises(UserError, match=msg):
+            validate(bad)
+    with pytest.raises(UserError, match="seed"):
+        run(None, S(seed=float("nan")))  # run validates before converting anything
+
+
+def test_a_prompt_longer_than_77_tokens_gets_a_notice_with_the_dropped_part(tiny_pipe):
+    from deletionlab.negprompt.sampler import dropped_text, encode
+
+    long = "a red circle above a blue square, " * 12 + "and finally a yellow triangle"
+    lost = dropped_text(tiny_pipe.tokenizer, long)
+    assert lost.endswith("yellow triangle") and dropped_text(tiny_pipe.tokenizer, PROMPT) == ""
+    prompts = encode(tiny_pipe, long, NEG)
+    assert len(prompts.notices) == 1 and "prompt is longer than the 77 tokens" in prompts.notices[0]
+    assert "yellow triangle" in prompts.notices[0] and len(prompts.notices[0]) < 300
+    assert any("ignores the end" in n for n in run(tiny_pipe, S(prompt=long, steps=2), record=False, previews=False).notices)
 
 
 class _FakePipe:

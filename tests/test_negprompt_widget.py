@@ -3,10 +3,22 @@
 import warnings
 
 import numpy as np
+import pytest
 
 from deletionlab.negprompt.models import Checkpoint
 from deletionlab.negprompt.report import load_results
 from deletionlab.widgets import NegativePromptExplorer, NegativePromptResultsView
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models run fastest on one thread; two threads on a busy 2-core machine run ~30x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def make(tiny_pipe, **kw):
@@ -114,5 +126,8 @@ def test_results_view_shows_the_committed_table_and_plots():
     head = view.children[0].value
     assert len(view.rows) >= 8 and head.count("<tr>") == len(view.rows) + 1  # header + one row per claim
     assert "Source: python scripts/negprompt_experiment" in head and f"{results['summary']['scenes']} scenes" in head
-    plots = [p for box in view.children[1:] for p in box.children]
+    plots = [p for box in view.children[2:] for p in box.children]
     assert len(plots) == 4 and all(len(p.value) > 1000 for p in plots)  # four PNGs drawn
+    extra = view.children[1].value  # the new summary keys as tables: definitions, removal by start
+    assert "under each definition" in extra and "largest rise" in extra and "by start step" in extra
+    assert extra.count("<tr>") >= 6 + 1 + 10 + 1

@@ -76,3 +76,27 @@ def test_relation_check_on_ground_truth():
         wrong = s.caption.replace(f" {s.relation} ", " above " if s.relation != "above" else " below ")
         assert not detect.relation_correct(s.image, wrong)
     assert ok >= 97
+
+
+def test_relation_check_with_two_identical_objects():
+    """Issue 18, item 6: "a red circle left of a red circle" crashed (an array's truth value)."""
+    objs = [world.WorldObject("red", "circle", 8.0, 16.0, 5.0), world.WorldObject("red", "circle", 24.0, 16.0, 5.0)]
+    image, _ = world.render(objs)
+    assert detect.relation_correct(image, "a red circle left of a red circle")
+    assert not detect.relation_correct(image, "a red circle above a red circle")
+    one, _ = world.render(objs[:1])
+    assert not detect.relation_correct(one, "a red circle left of a red circle")  # one blob cannot be both
+
+
+def test_captions_with_words_outside_the_grammar_are_never_satisfied():
+    """Issue 18, item 7: "…, no blue" is not a request for blue, "three red squares" not one square."""
+    s = world.scene_for_caption("a red square left of a blue circle", seed=1)
+    assert detect.caption_satisfied(s.image, "a red square left of a blue circle")
+    assert world.words_not_understood("a red square, no blue") == ["no"]
+    assert world.words_not_understood("three red squares") == ["three", "squares"]
+    assert world.words_not_understood("a red circle left of a blue shape.") == []
+    for caption in ("a red square, no blue", "three red squares", "a red square and 2 blue circles"):
+        assert not detect.caption_satisfied(s.image, caption)
+        notice = world.caption_notice(caption)
+        assert notice is not None and "not judged" in notice and notice.count(". ") == 0
+    assert world.caption_notice("a red square left of a blue circle") is None

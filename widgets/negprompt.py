@@ -30,7 +30,14 @@ from deletionlab.negprompt.explore import (
     validate,
     validate_sweep,
 )
-from deletionlab.negprompt.report import OVERLAP_CURVES, compare, mean_overlap_curves, paper_critical_steps
+from deletionlab.negprompt.report import (
+    OVERLAP_CURVES,
+    compare,
+    definitions_table,
+    mean_overlap_curves,
+    paper_critical_steps,
+    removal_table,
+)
 from deletionlab.negprompt.sampler import check_steps
 
 from .common import HeatmapGrid, ImageStrip, JobBar, LinePlot, StudyRoot, claims_table, escape, png_data_uri, source_line, upscale
@@ -342,6 +349,15 @@ class NegativePromptExplorer(StudyRoot):
             self.sweep_note.value = f"<div>Latest start that still removes '{escape(sw.target)}': {escape(crit)}.{escape(ad)}</div>"
 
 
+def _table(title: str, head: list[str], rows: list[list[str]]) -> str:
+    """A plain HTML table of report rows (nothing when there are none)."""
+    if not rows:
+        return ""
+    th = "".join(f"<th>{escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<h4>{escape(title)}</h4><table class='dl-results' style='border-collapse:collapse'><tr>{th}</tr>{body}</table>"
+
+
 class NegativePromptResultsView(W.VBox):
     """The measured results of ``scripts/negprompt_experiment.py`` (or a live mini-study) as a
     comparison table with the paper and four plots (numbers from :mod:`deletionlab.negprompt.report`)."""
@@ -355,7 +371,10 @@ class NegativePromptResultsView(W.VBox):
         head = W.HTML((f"<h4>{escape(title)}</h4>" if title else "") + source_line(results.get("made_by"), extra=about)
                       + claims_table(rows))
         head.add_class("dl-results-table")
-        super().__init__([head, W.HBox([self._attention_fig(summary), self._overlap_fig(results)]),
+        tables = W.HTML(_table("Critical step of the noun under each definition (paired by scene)", *definitions_table(summary))
+                        + _table("Whole-object negative: removal and background change by start step", *removal_table(summary)))
+        tables.add_class("dl-results-extra")
+        super().__init__([head, tables, W.HBox([self._attention_fig(summary), self._overlap_fig(results)]),
                           W.HBox([self._removal_fig(summary), self._reverse_fig(summary)])])
         self.rows = rows
 

@@ -81,7 +81,10 @@ def _close(d: dict | None, paper: float, tol: float = AGREE_STEPS) -> str:
     reach within ``tol`` steps of it ("agrees") or it is "not reproduced"."""
     if not d or d.get("mean") is None or _too_few(d.get("n")):
         return _too_few(d.get("n") if d else 0) or "not measurable"
-    half = 1.96 * d["se"]
+    se = d.get("se")
+    if se is None and d.get("std") is not None:  # results made before s.e. was stored
+        se = d["std"] / d["n"] ** 0.5
+    half = 1.96 * (se or 0.0)
     lo, hi = d["mean"] - half, d["mean"] + half
     if hi >= paper - tol and lo <= paper + tol:
         return f"agrees (within {tol:g} steps)"
@@ -341,6 +344,46 @@ def compare(results: dict) -> list[Row]:
     return [*critical_rows(summary, steps, scale), *delay_rows(summary, scale), *outcome_rows(summary, steps, scale),
             *application_rows(summary), *adaptive_rows(summary), *neutralization_row(summary), *reverse_row(summary),
             *named_row(summary)]
+
+
+#: the removal table lists every start up to this one, then every third (a dense sweep has 30 rows)
+TABLE_EVERY_START_UNTIL = 9
+
+
+def removal_table(summary: dict, kind: str = "object") -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the table "removal and background change by start step" (empty without data)."""
+    t = summary.get("removal_by_start", {}).get(kind)
+    if not t:
+        return [], []
+    head = ["start", "removed [95 % interval]", "other object kept", "background change (± s.e.)", "× start 0 [95 % interval]"]
+    rows = []
+    for j, k in enumerate(t["starts"]):
+        if k > TABLE_EVERY_START_UNTIL and k % 3:
+            continue
+        lo, hi = t["removed_ci"][j]
+        ratio, rlo, rhi = t["background_ratio"][j]
+        se = t["background_se"][j]
+        rows.append([str(k), f"{t['removed'][j]:.0%} [{lo:.0%}, {hi:.0%}]", f"{t['other_kept'][j]:.0%}",
+                     f"{t['background'][j]:.4f}" + (f" ± {se:.4f}" if se is not None else ""), f"{ratio:.2f} [{rlo:.2f}, {rhi:.2f}]"])
+    return head, rows
+
+
+def definitions_table(summary: dict) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the table "critical step under each definition": the noun in the prompt and in
+    the negative prompt (mean ± s.e.), their paired comparison, and the paper's value."""
+    crit = summary.get("critical_step_by_threshold", {})
+    paired = summary.get("delayed_effect_paired", {}).get("by_definition", {})
+    if "neg_noun" not in crit:
+        return [], []
+    head = ["definition", "noun in prompt", "noun in negative", "negative later / earlier / equal (sign test)",
+            f"paper (negative, of {summary.get('steps', PAPER['steps'])})"]
+    paper = paper_critical_steps(summary.get("steps", PAPER["steps"]))["noun"]
+    rows = []
+    for d in crit.get("definitions", []):
+        pd = paired.get(d, {}).get("noun", {})
+        pair = f"{pd['later']} / {pd['earlier']} / {pd['equal']} ({_p(pd['p_value'])})" if pd.get("n") else "—"
+        rows.append([_definition_label(d), _ms(crit.get("pos_noun", {}).get(d)), _ms(crit["neg_noun"].get(d)), pair, f"≈ {paper:g}"])
+    return head, rows
 
 
 def load_results(path: Path | None = None) -> dict | None:

@@ -101,14 +101,13 @@ def main(argv: list[str] | None = None) -> None:
     ship_tokenizers()
     work = args.workdir or data_dir() / "spacebyte" / ("tournament-small" if args.small else "tournament")
     work.mkdir(parents=True, exist_ok=True)
-    t0 = time.time()
+    t0 = time.time()  # a resumed run reads finished runs back; results["train_seconds"] sums their training time
 
     def progress(done, total, note):
         if note.endswith("done"):
             print(f"[{time.time() - t0:7.0f} s] {done / total:6.1%} {note}", flush=True)
 
     results = run_experiment(cfg, progress=progress, workdir=work, log=lambda s: print(s, flush=True))
-    results["wall_seconds"] = time.time() - t0
     if args.out:
         args.out.write_text(json.dumps(results, indent=1))
         print(f"wrote {args.out}")

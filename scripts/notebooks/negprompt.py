@@ -60,26 +60,54 @@ shape**" (the model picks the shape X; negatives "a X", the noun, and "a blue X"
 "A above **a square**" (the model picks the colour c; negative "a c shape", the adjective). For
 contrast, "A above a blue square" with the negative "a blue square".
 
-* *Attention critical step*: on the run without the negative prompt, the same word's cross-attention
-  map in the prompt and in the negative prompt, against B's mask found by the detector; the step
-  from which the map stays at least 80 % of the way from chance to its final focus.
-* *Outcome critical step*: the latest start step of the negative prompt that still removes B (the
-  detector no longer finds B's colour and shape together).
-* *Adaptive removal*: the negative prompt starts when its own noun's map settles on B; scored by
-  removal and by the mean pixel change outside B's mask.
-* *Reverse activation*: prompt "A" alone, negative "B" only in the first k steps: does B appear?
+* **Attention critical step.** On the run without the negative prompt, B's own word (in "a red
+  square above a square" the *second* "square") is followed in the prompt and in the negative
+  prompt, against B's mask found by the detector. A word has *settled* from the step after which its
+  attention on B stays a fraction f of the way from chance to its final focus; we report f = 0.5,
+  0.6, 0.7, 0.8 and 0.9, and a second definition: the step with the largest rise of that attention.
+* **Delayed effect, paired.** The prompt's and the negative prompt's critical steps come from the
+  same run of the same scene, so we compare them *scene by scene*: how many scenes settle later in
+  the negative prompt, how many earlier, the median difference and an exact sign test.
+* **Outcome critical step.** The latest start step of the negative prompt that still removes B
+  (the detector no longer finds B's colour and shape together).
+* **Removal against background change, by start step.** The whole-object negative starts at every
+  step 0 … 29; for each start: how often B is removed (with a 95 % interval), and how much the rest
+  of the picture changes (mean pixel change outside B's mask, and its ratio to start 0 with a paired
+  bootstrap interval).
+* **Adaptive start.** The negative prompt starts when its own noun's attention settles on B. We
+  compare it, scene by scene, with starting at 0 and with a *fixed* start at the same mean step: an
+  adaptive rule is only worth its cost if it beats the fixed one.
+* **Neutralization.** With P = ε(pos) − ε(∅) and N = ε(neg) − ε(∅) at every step (all three
+  predicted at the same x_t), classifier-free guidance with a negative prompt pushes by w·P − (w−1)·N
+  instead of w·P. If the negative prompt deletes by cancelling the positive push where the object
+  is, then inside B's mask P and N should align (cos(P, N) high) and the residual
+  ‖w·P − (w−1)·N‖ / ‖w·P‖ should be small, more so than outside the mask; we test both scene by scene.
+* **Reverse activation.** Prompt "A" alone, negative "B" only in the first k steps: does B appear
+  more often than without the negative prompt (paired per prompt, corrected for the 7 windows)?
 
-The table and plots below are computed from that run's `results.json`; the verdicts are computed too.
+Every verdict below is computed from that run's `results.json`; none is typed in. A verdict needs
+at least 5 scenes, and "not reproduced" means that our data disagree with (or do not show) the
+paper's claim.
 """),
     ("code", """
-from deletionlab.negprompt.report import load_results
+from IPython.display import Markdown, display
+
+from deletionlab.negprompt.report import load_results, plain_summary
 from deletionlab.widgets import NegativePromptResultsView
 
 results = load_results()
 if results:
+    display(Markdown(plain_summary(results)))
     display(NegativePromptResultsView(results, title=f"{results['summary']['scenes']} scenes, shipped model"))
 else:
     print("No results yet: run `python scripts/negprompt_experiment.py`.")
+"""),
+    ("md", """
+**How to read it.** The first table is the paper against us; the second shows how the critical
+step moves with its definition (a lower settle fraction finds an earlier step); the third is the
+application claim: the removal rate and the background change for each start step. *Read the
+adaptive row against the fixed-start row*: starting later always changes the background less, so an
+adaptive start only helps if it beats a fixed start at the same average step.
 """),
     ("md", """
 The same measurement, live, on as many scenes as you like (about 80 s of CPU time per scene and

@@ -256,7 +256,7 @@ def adaptive_rows(summary: dict) -> list[Row]:
     if not ad:
         return []
     rows = []
-    head = (f"adaptive (mean step {ad['start']['mean']:.1f}, n = {ad['n']}, no settle step in {ad['never']}): "
+    head = (f"adaptive (mean step {ad['start']['mean']:.1f}, n = {ad['n']}, no settle step in {ad.get('never', 0)}): "
             f"removed {ad['removed']:.0%}, background Δ {ad['background']:.4f}")
     for name, claim in (("vs_start0", "removal at the adaptive (critical) start changes the background less than from step 0"),
                         ("vs_fixed", "the adaptive start beats a fixed start at the same mean step")):
@@ -384,6 +384,33 @@ def definitions_table(summary: dict) -> tuple[list[str], list[list[str]]]:
         pair = f"{pd['later']} / {pd['earlier']} / {pd['equal']} ({_p(pd['p_value'])})" if pd.get("n") else "—"
         rows.append([_definition_label(d), _ms(crit.get("pos_noun", {}).get(d)), _ms(crit["neg_noun"].get(d)), pair, f"≈ {paper:g}"])
     return head, rows
+
+
+def verdict_class(verdict: str) -> str:
+    """"reproduced", "partly", "not reproduced" or "not judged" for a verdict of :func:`compare`."""
+    v = verdict.lower()
+    if v.startswith(("agrees", "advantage")):
+        return "reproduced"
+    if v.startswith("partly"):
+        return "partly"
+    if v.startswith(("not reproduced", "no advantage")):
+        return "not reproduced"
+    return "not judged"
+
+
+def plain_summary(results: dict) -> str:
+    """The verdicts in a few lines of Markdown for the notebook: what was measured and how long it
+    took, how many claims were reproduced, and each paper claim with its verdict."""
+    s = results["summary"]
+    judged = [(r, verdict_class(r.verdict)) for r in compare(results) if not r.verdict.startswith(("measured", "expected"))]
+    counts = {c: sum(k == c for _, k in judged) for c in ("reproduced", "partly", "not reproduced", "not judged")}
+    minutes = results.get("seconds", 0) / 60
+    head = (f"Measured on **{s['scenes']} scenes** ({s['rendered']} usable) and {s.get('reverse_prompts', 0)} reverse-activation "
+            f"prompts; measuring took {minutes:.0f} minutes (wall-clock, summed over scenes). Of the paper's claims: "
+            f"**{counts['reproduced']} reproduced, {counts['partly']} partly, {counts['not reproduced']} not reproduced**, "
+            f"{counts['not judged']} could not be judged here.")
+    lines = [f"* {r.claim} — **{r.verdict}**" for r, _ in judged]
+    return "\n".join([head, "", *lines])
 
 
 def load_results(path: Path | None = None) -> dict | None:

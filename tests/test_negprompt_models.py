@@ -95,3 +95,17 @@ def test_training_runs_a_few_steps_and_resumes(tmp_path):
     info = json.loads((out / "training.json").read_text())
     assert info["unet_steps"] == cfg.unet_steps + 2 and "shape" in info["vocabulary"]
     assert models.load_pipeline(out).vae.config.scaling_factor > 0
+
+
+def test_quality_generation_stops_at_a_cancel(tiny_pipe):
+    """The model card's measurement checks the cancel token after every denoising step."""
+    from deletionlab.core import CancelToken
+    from deletionlab.core.jobs import Cancelled
+    from deletionlab.negprompt import quality
+
+    imgs = quality.generate(tiny_pipe, ["a red circle", "a blue square"], [1, 2], steps=2, guidance=3.0)
+    assert imgs.shape == (2, 32, 32, 3) and imgs.dtype.name == "uint8"
+    tok = CancelToken()
+    tok.cancel()
+    with pytest.raises(Cancelled):
+        quality.generate(tiny_pipe, ["a red circle"], [1], steps=2, guidance=3.0, cancel=tok)

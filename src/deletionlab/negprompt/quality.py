@@ -46,13 +46,18 @@ def evaluation_prompts(n_single: int = 96, n_two: int = 130, n_three: int = 30, 
 
 @torch.no_grad()
 def generate(pipe, captions: list[str], seeds: list[int], steps: int, guidance: float, batch: int = 32,
-             negative: str = "") -> np.ndarray:
-    """uint8 images from the pipeline itself, one seeded generator per image."""
+             negative: str = "", cancel: CancelToken | None = None) -> np.ndarray:
+    """uint8 images from the pipeline itself, one seeded generator per image (``cancel`` is checked
+    after every denoising step of every batch)."""
+    def check(pipeline, step, timestep, kwargs):
+        check_cancel(cancel)
+        return kwargs
+
     out = []
     for i in range(0, len(captions), batch):
         cap, sd = captions[i : i + batch], seeds[i : i + batch]
         res = pipe(cap, negative_prompt=[negative] * len(cap), num_inference_steps=steps, guidance_scale=guidance,
-                   generator=[torch.Generator().manual_seed(s) for s in sd], output_type="np")
+                   generator=[torch.Generator().manual_seed(s) for s in sd], output_type="np", callback_on_step_end=check)
         out.append((np.clip(res.images, 0, 1) * 255).round().astype(np.uint8))
     return np.concatenate(out)
 
@@ -68,7 +73,7 @@ def evaluate(pipe, steps: int = DEFAULT_STEPS, guidance: float = DEFAULT_GUIDANC
         check_cancel(cancel)
         if not items:
             continue
-        imgs = generate(pipe, [c for c, _ in items], [s for _, s in items], steps, guidance)
+        imgs = generate(pipe, [c for c, _ in items], [s for _, s in items], steps, guidance, cancel=cancel)
         ok = [detect.caption_satisfied(im, c) for im, (c, _) in zip(imgs, items)]
         rep.rates[kind] = float(np.mean(ok))
         rep.counts[kind] = len(items)

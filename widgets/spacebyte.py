@@ -113,13 +113,24 @@ def tournament_series(results: dict, corpus: str) -> list[dict]:
         rs = [r for r in runs if r["arch"] == arch]
         if not rs:
             continue
-        series.append(dict(x=[r["flops"] for r in rs], y=[r["bpb"] for r in rs], style=".", color=COLORS.get(arch), label=None,
+        series.append(dict(x=[r["budget"] for r in rs], y=[r["bpb"] for r in rs], style=".", color=COLORS.get(arch), label=None,
                            markersize=5))
         budgets = sorted(front, key=float)
         xs = [float(b) for b in budgets if arch in front[b]]
         ys = [front[b][arch]["mean"] for b in budgets if arch in front[b]]
         series.append(dict(x=xs, y=ys, style="o-", color=COLORS.get(arch), label=ARCHS[arch]))
     return series
+
+
+def tournament_view(results: dict, corpus: str) -> tuple[tuple[float, float], str]:
+    """Y range that shows every architecture's frontier (the sizes that lost may lie above it) and a
+    note saying how many runs fall outside."""
+    front = results["frontier_mean"][corpus]
+    means = [v["mean"] for b in front.values() for v in b.values()]
+    lo, hi = min(means) - 0.1, max(means) + 0.25
+    out = [r["bpb"] for r in results["runs"] if r["corpus"] == corpus and not lo <= r["bpb"] <= hi]
+    note = f"{len(out)} runs of sizes that lost lie above the chart (up to {max(out):.2f} bits per byte)." if out else ""
+    return (lo, hi), note
 
 
 def ordering_html(results: dict) -> str:
@@ -323,10 +334,12 @@ class SpaceByteExplorer(StudyRoot):
         if not res or self.t_corpus.value not in res.get("frontier_mean", {}):
             self.t_order.value = "<i>No committed results for this corpus: run scripts/spacebyte_experiment.py.</i>"
             return
-        self.t_plot.draw(tournament_series(res, self.t_corpus.value), xscale="log", legend_loc="upper right")
+        ylim, note = tournament_view(res, self.t_corpus.value)
+        self.t_plot.draw(tournament_series(res, self.t_corpus.value), ylim=ylim, legend_loc="center left")
         self.t_plot.layout.display = None
-        self.t_order.value = "<div style='max-width:420px'><b>Best first</b> (bits per byte, mean ± s.e. over seeds)" + ordering_html(
-            {**res, "frontier_mean": {self.t_corpus.value: res["frontier_mean"][self.t_corpus.value]}}) + "</div>"
+        self.t_order.value = "<div style='max-width:560px'><b>Best first</b> (bits per byte, mean ± s.e. over seeds)" + ordering_html(
+            {**res, "frontier_mean": {self.t_corpus.value: res["frontier_mean"][self.t_corpus.value]}}) + \
+            f"<div class='dl-muted'>{escape(note)}</div></div>"
 
     def retrain_config(self) -> ExperimentConfig:
         archs = tuple(a for a, b in self.r_archs.items() if b.value)
@@ -432,13 +445,19 @@ class SpaceByteResultsView(W.VBox):
         for corpus in results["frontier_mean"]:
             p = LinePlot(f"{CORPUS_NAMES.get(corpus, corpus)}: bits per byte vs training FLOPs", "training FLOPs", "bits per byte",
                          width=6.0, height=3.6)
-            p.draw(tournament_series(results, corpus), xscale="log", legend_loc="upper right")
+            ylim, _ = tournament_view(results, corpus)
+            p.draw(tournament_series(results, corpus), ylim=ylim, legend_loc="center left")
             plots.append(p)
         self.plots = plots
-        diffs = LinePlot("seed-paired differences (a − b, bits per byte; below 0: a better)", "", "Δ bits per byte", width=7.5, height=3.4)
         pairs = [p for p in results["paired"] if p["se"] is not None]
+        budgets = sorted({p["budget"] for p in pairs}, key=float)
+        title = "seed-paired differences a − b (bits per byte; below 0: a better" + (
+            f"; {float(budgets[0]):.0e} FLOPs)" if len(budgets) == 1 else ")")
+        diffs = LinePlot(title, "SB SpaceByte, SB-P fixed-P, MB MegaByte, win windowed, BPE subword", "Δ bits per byte",
+                         width=10.0, height=3.4)
         if pairs:
-            cats = [f"{_short(p['a'])}−{_short(p['b'])}\n{p['corpus']} {float(p['budget']):.0e}" for p in pairs]
+            cats = [f"{_short(p['a'])}−{_short(p['b'])}\n{p['corpus']}" + (f" {float(p['budget']):.0e}" if len(budgets) > 1 else "")
+                    for p in pairs]
             diffs.draw([], bars={"categories": cats, "groups": {"mean ± s.e.": ([p["mean"] for p in pairs], [p["se"] for p in pairs])}},
                        hlines=[(0.0, "")])
         self.diffs = diffs

@@ -38,7 +38,7 @@ reused). **Loss map** — how surprised a model trained here is by each byte. **
 model writes byte by byte.
 
 What to try: a Chinese or Japanese sentence (every character is its own patch), a line of code
-(`x = f(y)` has three patches), a row of emoji, a long run of punctuation (one patch: only the first
+(`x = f(y)` cuts into `x`, ` = f`, `(y`, `)`), a row of emoji, a long run of punctuation (one patch: only the first
 spacelike byte counts); switch to *every P bytes* and watch words and even characters split; in
 the calculator, shrink D with a long T and see attention take over the byte Transformer's cost.
 """),
@@ -82,27 +82,26 @@ else:
 ## Where the loss is
 
 The paper's motivation: most of a byte model's loss sits on the **first byte of a word**, which is
-exactly what the global block at the preceding space helps predict. The shipped SpaceByte (trained
-on BBC News here) scores a validation paragraph; the table compares the first byte of each word
-with the rest.
+exactly what the global block at the preceding space helps predict. The shipped SpaceByte, MegaByte
+and byte Transformer (trained on BBC News here) score a validation paragraph; the table compares the
+first byte of each word with the rest, and the text below is coloured by SpaceByte's loss (darker =
+more bits, ▾ = a global block ran there). The claims table above has the same measurement on 32 kB.
 """),
     ("code", """
 from deletionlab.spacebyte import data
 from deletionlab.spacebyte.checkpoints import shipped_models
 from deletionlab.spacebyte.explore import loss_map
-from deletionlab.widgets.spacebyte import lossmap_html
+from deletionlab.spacebyte.models import ARCHS
+from deletionlab.widgets.spacebyte import STYLE, lossmap_html
 import ipywidgets as W
 
 paragraph = data.split("prose", "validation")[0][1][:1200]
-rows = []
-maps = {}
-for arch in [a for a in ("spacebyte", "megabyte", "byte") if a in shipped_models()]:
-    maps[arch] = loss_map(paragraph, arch)
-    s = maps[arch].summary
-    rows.append(f"<tr><td>{arch}</td><td>{s['mean_bits']:.2f}</td><td>{s['first_byte_bits']:.2f}</td><td>{s['other_bits']:.2f}</td></tr>")
-table = ("<table><tr><th>model</th><th>bits per byte</th><th>first byte of a word</th><th>other bytes</th></tr>"
-         + "".join(rows) + "</table>")
-W.VBox([W.HTML(table), W.HTML(lossmap_html(maps["spacebyte"]))]) if maps else print("No shipped models.")
+maps = {a: loss_map(paragraph, a) for a in ("spacebyte", "megabyte", "byte") if a in shipped_models()}
+rows = "".join(f"<tr><td>{ARCHS[a]}</td><td>{m.summary['mean_bits']:.2f}</td><td>{m.summary['first_byte_bits']:.2f}</td>"
+               f"<td>{m.summary['other_bits']:.2f}</td></tr>" for a, m in maps.items())
+table = ("<table class='dl-t'><tr><th>model</th><th>bits per byte</th><th>first byte of a word</th><th>other bytes</th></tr>"
+         + rows + "</table>")
+W.HTML(STYLE + f"<div class='dl-spacebyte'>{table}{lossmap_html(maps['spacebyte'])}</div>") if maps else print("No shipped models.")
 """),
     ("md", """
 ## Train two models here

@@ -107,7 +107,7 @@ W.HTML(STYLE + f"<div class='dl-spacebyte'>{table}{lossmap_html(maps['spacebyte'
 ## Train two models here
 
 The smallest SpaceByte and byte Transformer, trained for the same 2·10¹⁰ FLOPs on this machine, right
-now (a few seconds; half that when the notebook runs in the test suite). At equal FLOPs SpaceByte
+now (about ten seconds; half the budget when the notebook runs in the test suite). At equal FLOPs SpaceByte
 takes more steps and sees more text, because its big blocks run on one byte in six. The
 **Tournament** tab's *Retrain* does the same for more architectures, in the background.
 """),

@@ -323,8 +323,8 @@ class SpaceByteExplorer(StudyRoot):
         self.r_button.on_click(lambda _: self.start_retrain())
         help_ = W.HTML("<div class='dl-muted'>Every model trained for a fixed number of training FLOPs (dots: sizes and seeds; "
                        "line: each architecture's best size, mean over seeds). <b>Retrain</b> runs a small tournament on prose "
-                       "here (XS models: about 12 s for the defaults, 45 s at 1e11, measured on a busy 2-core machine); runs already done are "
-                       "reused, so a cancelled retraining resumes.</div>")
+                       "here (XS models: about 12 s for the defaults, 45 s at 1e11, measured on a busy 2-core machine); runs "
+                       "already done are reused, so a cancelled retraining resumes.</div>")
         return W.VBox([help_, self.t_corpus, W.HBox([self.t_plot, self.t_order]),
                        W.HTML("<b>Retrain</b>"), W.HBox(list(self.r_archs.values()), layout=W.Layout(flex_flow="row wrap")),
                        W.HBox([self.r_budget, self.r_seeds, self.r_button]), self.train_job, W.HBox([self.r_plot, self.r_view])])

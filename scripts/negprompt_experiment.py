@@ -26,13 +26,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+#: the files that make results.json: a scene's measurement (experiment.SCENE_CODE), the summary, this script
+MEASURING = [f"src/deletionlab/negprompt/{name}" for name in
+             ("experiment.py", "sampler.py", "analysis.py", "world.py", "detect.py", "aggregate.py", "stats.py")] + [
+    "scripts/negprompt_experiment.py"]
+
+
 def _commit() -> str:
-    """The commit the code was at when the run started (the results' made_by names the one at the end)."""
+    """The commit the code was at when the run started (the results' made_by names the one at the end),
+    flagged if a file that makes the results had uncommitted changes."""
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src/deletionlab/negprompt", "scripts/negprompt_experiment.py"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", *MEASURING],
                                cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
-        return out.stdout.strip() + (" (with uncommitted changes to the study's code)" if dirty else "")
+        return out.stdout.strip() + (" (with uncommitted changes to the measuring code)" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return ""
 
@@ -60,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
 
     config = ExperimentConfig(scenes=args.scenes, reverse=args.reverse, seed=args.seed, threshold=args.threshold)
     checkpoint = args.checkpoint or ROOT / ".cache" / "negprompt-experiment" / f"seed{args.seed}.jsonl"
-    started = {"commit": _commit(), "date": time.strftime("%Y-%m-%d %H:%M")}
+    reused = max(0, len(checkpoint.read_text().splitlines()) - 1) if checkpoint.exists() else 0
+    started = {"commit": _commit(), "date": time.strftime("%Y-%m-%d %H:%M"),
+               "checkpoint_records": reused}  # scenes measured by an earlier run of the same code (the key checks it)
     t0 = time.time()
 
     def progress(done, total, note=""):

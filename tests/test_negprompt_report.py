@@ -57,6 +57,17 @@ def test_the_delayed_effect_is_judged_scene_by_scene():
     assert row(rows_of(later[:3]), "delayed effect: the noun").verdict == "too few scenes to judge (n = 3)"
 
 
+def test_a_delay_that_flips_with_the_definition_is_only_partly_reproduced():
+    scenes = []
+    for _ in range(20):
+        sc = scene(6, 8)  # later at the run's threshold (0.8) ...
+        sc["attention_steps"]["neg_noun"].update({"0.5": 2, "0.6": 3})  # ... but earlier at 0.5 and 0.6
+        scenes.append(sc)
+    r = row(rows_of(scenes), "delayed effect: the noun")
+    assert r.verdict.startswith("partly: later in the negative under settled 70%, settled 80%, settled 90%, largest rise")
+    assert "earlier under settled 50%, settled 60%" in r.verdict
+
+
 def test_the_critical_step_verdict_uses_the_interval_and_names_the_closest_definition():
     near = [scene(3, 5 + (i % 3) - 1) for i in range(30)]
     rows = rows_of(near)
@@ -71,7 +82,7 @@ def test_application_and_adaptive_verdicts_follow_the_data():
     base = [scene(4, 6, removed_until=9) for _ in range(30)]
     rows = rows_of(base)
     app = row(rows, "a later start still removes")
-    assert app.verdict.startswith("agrees: start 9") and "≥ 90% up to start 9" in app.ours
+    assert app.verdict.startswith("agrees: start 9 removes") and "≥ 90% until start 9" in app.ours
     # adaptive = the fixed start at its mean step, scene for scene: no advantage
     assert row(rows, "the adaptive start beats a fixed start").verdict == "no advantage: no significant difference"
     # the fixed start at the same mean step removes more
@@ -88,6 +99,13 @@ def test_application_and_adaptive_verdicts_follow_the_data():
 def test_neutralization_verdict():
     yes = [scene(4, 6, inside=0.6 + 0.01 * i, outside=0.1) for i in range(20)]
     assert row(rows_of(yes), "deletion by neutralization").verdict.startswith("agrees")
+    # aligned more inside, residual smaller inside, but above 1: the negative prompt cancels nothing
+    no_cancel = [scene(4, 6, inside=0.6 + 0.01 * i, outside=0.1) for i in range(20)]
+    for sc in no_cancel:
+        sc["neutralization"]["residual_in"] = [1.5] * STEPS
+        sc["neutralization"]["residual_out"] = [2.5] * STEPS
+    assert row(rows_of(no_cancel), "deletion by neutralization").verdict.startswith("partly: inside the object the pushes align more")
+    assert "nothing is cancelled" in row(rows_of(no_cancel), "deletion by neutralization").verdict
     no = [scene(4, 6, inside=0.1 + 0.01 * (i % 3 - 1), outside=0.1) for i in range(20)]
     assert row(rows_of(no), "deletion by neutralization").verdict == "not reproduced"
 

@@ -126,14 +126,36 @@ def _paired_verdict(pd: dict, yes: str, no: str) -> str:
     return f"not shown: no significant difference ({_p(pd['p_value'])})"
 
 
+def _directions(by_def: dict, word: str) -> tuple[list[str], list[str], int]:
+    """The definitions under which ``word`` settles significantly later / earlier in the negative
+    prompt, and how many definitions had data."""
+    res = {d: v[word] for d, v in by_def.items() if v.get(word, {}).get("n")}
+    later = [d for d, r in res.items() if r["later"] > r["earlier"] and r["p_value"] < ALPHA]
+    earlier = [d for d, r in res.items() if r["earlier"] > r["later"] and r["p_value"] < ALPHA]
+    return later, earlier, len(res)
+
+
+def _labels(defs: list[str]) -> str:
+    return ", ".join(_definition_label(d) for d in defs) or "none"
+
+
 def _across(by_def: dict, word: str) -> str:
-    """How a paired verdict moves with the definition: in how many definitions later/earlier."""
-    res = [v[word] for v in by_def.values() if v.get(word, {}).get("n")]
-    if not res:
+    """How a paired verdict moves with the definition: under which definitions later / earlier."""
+    later, earlier, n = _directions(by_def, word)
+    if not n:
         return ""
-    later = sum(r["later"] > r["earlier"] and r["p_value"] < ALPHA for r in res)
-    earlier = sum(r["earlier"] > r["later"] and r["p_value"] < ALPHA for r in res)
-    return f"; over {len(res)} definitions: significantly later in {later}, earlier in {earlier}"
+    return f"; over {n} definitions significantly later under {_labels(later)}, earlier under {_labels(earlier)}"
+
+
+def _delay_verdict(pd: dict, by_def: dict, word: str) -> str:
+    """The paired verdict at the run's threshold, downgraded to "partly" when another definition of
+    the critical step gives a significant difference the other way (the effect is not robust)."""
+    verdict = _paired_verdict(pd, "agrees: later in the negative", "earlier in the negative")
+    later, earlier, _ = _directions(by_def, word)
+    if later and earlier:
+        return (f"partly: later in the negative under {_labels(later)}, but earlier under {_labels(earlier)} "
+                "(the direction depends on the definition)")
+    return verdict
 
 
 def critical_rows(summary: dict, steps: int, scale: float) -> list[Row]:
@@ -166,7 +188,7 @@ def delay_rows(summary: dict, scale: float) -> list[Row]:
     for kind, pd in (("noun", de), ("adjective", de.get("adjective", {}))):
         rows.append(Row(f"delayed effect: the {kind} settles later in the negative than in the positive prompt (same scene)", "yes",
                         _paired_text(pd, de.get("definition", "")) + _across(by_def, kind),
-                        _paired_verdict(pd, "agrees: later in the negative", "earlier in the negative")))
+                        _too_few(pd.get("n")) or _delay_verdict(pd, by_def, kind)))
     av = summary.get("adjective_vs_noun_paired")
     if av:
         rows.append(Row("adjectives settle later than nouns (negative prompt, same scene)",
@@ -191,17 +213,15 @@ def outcome_rows(summary: dict, steps: int, scale: float) -> list[Row]:
 
 
 def latest_start(table: dict, level: float) -> int | None:
-    """The latest start up to which every start removes B in at least ``level`` of the scenes."""
-    last = None
-    for k, r in zip(table["starts"], table["removed"]):
-        if r < level:
-            break
-        last = k
-    return last
+    """The latest start whose removal share is at least ``level`` (None: not even the first start)."""
+    ok = [k for k, r in zip(table["starts"], table["removed"]) if r >= level]
+    return max(ok) if ok else None
 
 
 def application_rows(summary: dict) -> list[Row]:
-    """Removal vs background change by start step (the whole-object negative), at several removal levels."""
+    """Removal vs background change by start step (the whole-object negative), at several removal
+    levels: the latest start that still removes B that often, its removal against start 0 (paired
+    exact test) and its background change as a ratio of start 0's (paired bootstrap interval)."""
     table = summary.get("removal_by_start", {}).get("object")
     if not table:
         return []
@@ -218,10 +238,14 @@ def application_rows(summary: dict) -> list[Row]:
             continue
         ratio, lo, hi = table["background_ratio"][j]
         lo_r, hi_r = table["removed_ci"][j]
-        parts.append(f"≥ {level:.0%} up to start {k} (removed {table['removed'][j]:.0%} [{lo_r:.0%}, {hi_r:.0%}], "
-                     f"background change {ratio:.2f}× [{lo:.2f}, {hi:.2f}] of start 0)")
-        if level == MAIN_REMOVAL_LEVEL and k > 0 and hi < 1 and not _too_few(table["n"]):
-            verdict = f"agrees: start {k} removes as reliably with {ratio:.2f}× the background change"
+        vs0 = table["removed_vs_first"][j]
+        parts.append(f"≥ {level:.0%} until start {k} (removed {table['removed'][j]:.0%} [{lo_r:.0%}, {hi_r:.0%}] vs "
+                     f"{table['removed'][0]:.0%} at start 0, paired {_p(vs0['p_value'])}; background change {ratio:.2f}× "
+                     f"[{lo:.2f}, {hi:.2f}] of start 0)")
+        as_reliable = not (vs0["only_first"] > vs0["only_second"] and vs0["p_value"] < ALPHA)
+        if level == MAIN_REMOVAL_LEVEL and hi < 1 and as_reliable and not _too_few(table["n"]):
+            verdict = (f"agrees: start {k} removes B in {table['removed'][j]:.0%} of scenes (not significantly fewer than "
+                       f"start 0) with {ratio:.2f}× the background change")
     return [Row("a later start still removes the object and changes the background less (whole-object negative)",
                 "yes (from the critical step on)", f"n = {table['n']} scenes; " + "; ".join(parts), verdict)]
 
@@ -294,12 +318,15 @@ def neutralization_row(summary: dict) -> list[Row]:
         return [Row("deletion by neutralization: inside the object the negative prompt's push cancels the positive one",
                     "yes (maps)", ours, _too_few(ne["n"]))]
     aligned = cos["larger"] > cos["smaller"] and cos["p_value"] < ALPHA
-    cancelled = res["smaller"] > res["larger"] and res["p_value"] < ALPHA
-    if aligned and cancelled:
-        verdict = "agrees: the pushes align and cancel more inside the object"
-    elif aligned or cancelled:
-        verdict = "partly: " + ("they align more inside, but do not cancel more" if aligned
-                                else "they cancel more inside, but do not align more")
+    smaller = res["smaller"] > res["larger"] and res["p_value"] < ALPHA
+    cancels = res["second"] < 1  # the guided push inside is smaller than without the negative prompt
+    if aligned and smaller and cancels:
+        verdict = "agrees: inside the object the pushes align and the negative prompt cancels part of the positive push"
+    elif aligned or smaller:
+        what = " and ".join(w for w, ok in (("the pushes align more", aligned), ("the residual is smaller", smaller)) if ok)
+        verdict = (f"partly: inside the object {what} than outside, but nothing is cancelled (residual {res['second']:.2f} ≥ 1: "
+                   "the negative prompt adds more push than it removes)" if not cancels
+                   else f"partly: inside the object {what} than outside")
     else:
         verdict = "not reproduced"
     return [Row("deletion by neutralization: inside the object the negative prompt's push cancels the positive one",

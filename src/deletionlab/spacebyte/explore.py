@@ -8,21 +8,30 @@ calculator, per-byte loss maps of the shipped models, completions, and a small r
   and the mean loss on the first byte of a patch vs the others (the paper's Figure 3 observation).
 * :func:`retrain` -- a small compute-matched tournament in the background, resumable.
 * :func:`write` -- a shipped model completes a prompt byte by byte.
+* :func:`flops_curves` -- FLOPs per byte of every architecture against the context T (the calculator's curve).
+* :func:`shared_loss_map`, :func:`shared_write`, :func:`shared_retrain` -- the same runs through the
+  machine-wide result cache (``core.cache.cached``), keyed by the settings and the model file's hash, so
+  every kernel on the machine computes a given run once; they take a model *folder* (not a model), so
+  a job sent to a Dask worker loads the model there.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from deletionlab.core.assets import data_dir
+from deletionlab.core.cache import cached
 from deletionlab.core.jobs import CancelToken, Progress, UserError, check_cancel, no_progress
 from deletionlab.spacebyte import DEFAULT_PATCH, DEFAULT_RULE, DEFAULT_T_GLOBAL, DEFAULT_TEXT
-from deletionlab.spacebyte.checkpoints import complete, shipped
+from deletionlab.spacebyte.checkpoints import MAX_NEW_BYTES, complete, load_cached, shipped
 from deletionlab.spacebyte.flops import calculator
 from deletionlab.spacebyte.models import ARCHS
 from deletionlab.spacebyte.patching import BOS, MAX_TEXT_BYTES, Patches, patch, stats, to_bytes, word_starts
@@ -146,6 +155,19 @@ def flops_table(s: FlopsSettings) -> dict[str, dict]:
     return out
 
 
+#: context sizes (bytes) the calculator's curve is drawn at: the T slider's range, doubling
+CURVE_CONTEXTS = (256, 512, 1024, 2048, 4096, 8192, 16384)
+
+
+def flops_curves(s: FlopsSettings, contexts: tuple[int, ...] = CURVE_CONTEXTS) -> dict[str, dict]:
+    """arch -> {"name", "context": [T...], "inference": [FLOPs per byte...]} at the settings' D, L, P,
+    V and bytes per token, T running over ``contexts`` and the settings' own T (sorted)."""
+    validate_flops(s)
+    ts = sorted({*contexts, s.context})
+    tables = [flops_table(FlopsSettings(s.d_model, s.n_layers, t, s.patch, s.vocab, s.bytes_per_token)) for t in ts]
+    return {a: {"name": ARCHS[a], "context": ts, "inference": [tab[a]["inference"] for tab in tables]} for a in tables[0]}
+
+
 # -- loss maps --------------------------------------------------------------------------------------
 @dataclass
 class LossMap:
@@ -177,14 +199,54 @@ def loss_map(text: str, model: torch.nn.Module | str = "spacebyte", *, progress:
 
 
 # -- retraining ---------------------------------------------------------------------------------------
+def cancellable(fn, cancel: CancelToken | None, poll: float = 0.05):
+    """``fn()`` in a helper thread while this one checks ``cancel`` every ``poll`` seconds: for a slow step
+    that cannot check the token itself (an import, reading a corpus). Cancelled, the job ends at once and
+    the helper finishes in the background; what it loads is cached for the next run."""
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            box["error"] = exc
+
+    helper = threading.Thread(target=target, name="dl-spacebyte-warmup", daemon=True)
+    helper.start()
+    while helper.is_alive():
+        check_cancel(cancel)
+        helper.join(poll)
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def _warm_up(config) -> None:
+    """What a retraining loads before its first step, each once per process: PyTorch's compiler package
+    (AdamW imports it on first use: about 2 s on a busy machine), the corpora's byte streams (and tokens
+    for the subword model), and the validation text the final patch statistics read."""
+    import torch._dynamo  # noqa: F401
+
+    from deletionlab.spacebyte import data as D
+    for st in config.stages:
+        D.byte_stream(st.corpus, "train")
+        if "subword" in config.archs:
+            D.token_stream(st.corpus, "train")
+    for corpus in D.CORPORA:
+        D.byte_stream(corpus, "validation")
+
+
 def retrain(config, *, progress: Progress = no_progress, cancel: CancelToken | None = None) -> dict:
     """Run a (small) tournament in the background; finished runs are kept in the cache folder,
-    so a cancelled retraining resumes where it stopped."""
+    so a cancelled retraining resumes where it stopped. Cancel ends it within a second at any point
+    (the slow first steps that cannot check the token run in :func:`cancellable`)."""
     from deletionlab.spacebyte.experiment import run_experiment
 
     key = hashlib.sha1(repr(config).encode()).hexdigest()[:12]
     work = data_dir() / "spacebyte" / f"retrain-{key}"
     work.mkdir(parents=True, exist_ok=True)
+    progress(0, 1, "loading PyTorch's optimiser and the text")
+    cancellable(lambda: _warm_up(config), cancel)
     with torch_threads(1):
         return run_experiment(config, progress=progress, cancel=cancel, workdir=work, keep_models=False)
 
@@ -196,3 +258,101 @@ def write(model: torch.nn.Module | str, prompt: str, n_bytes: int = 120, tempera
     model = shipped(model)[0] if isinstance(model, str) else model
     with torch_threads(1):
         return complete(model, prompt, n_bytes, temperature, seed, progress=progress, cancel=cancel)
+
+
+# -- the same runs, computed once per machine ---------------------------------------------------------
+#: the longest prompt a completion reads (bytes)
+MAX_PROMPT_BYTES = 20_000
+_MODEL_IDS: dict = {}
+
+
+def model_id(folder: Path) -> str:
+    """A hash of a saved model's files (config and weights): part of every cached run's key, so a
+    retrained or replaced model never gets another model's results (computed once per file state)."""
+    folder = Path(folder)
+    files = [folder / "config.json", folder / "model.safetensors"]
+    state = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.exists())
+    if state not in _MODEL_IDS:
+        h = hashlib.sha256()
+        for f in files:
+            if f.exists():
+                h.update(f.read_bytes())
+        _MODEL_IDS[state] = h.hexdigest()[:16]
+    return _MODEL_IDS[state]
+
+
+def model_record(folder: Path) -> dict:
+    """The training record saved next to a model (``config.json``: run id, corpus, budget, size, seed, bits
+    per byte), read without loading the weights."""
+    try:
+        return json.loads((Path(folder) / "config.json").read_text()).get("record", {})
+    except (OSError, ValueError):
+        return {}
+
+
+def check_loss_text(text: str) -> np.ndarray:
+    """The loss map's text as bytes, or a :class:`UserError` naming the field and its range."""
+    return to_bytes(text, limit=MAX_LOSS_BYTES, field="text for the loss map")
+
+
+def validate_write(prompt: str, n_bytes: int, temperature: float, seed: int) -> None:
+    """A :class:`UserError` naming the field and its range for a completion's settings."""
+    to_bytes(prompt, limit=MAX_PROMPT_BYTES, field="prompt")
+    if not (isinstance(n_bytes, int) and 1 <= n_bytes <= MAX_NEW_BYTES):
+        raise UserError(f"bytes to write must be a whole number from 1 to {MAX_NEW_BYTES} (got {n_bytes}).")
+    if not (math.isfinite(temperature) and 0 <= temperature <= 2):
+        raise UserError(f"temperature must be a number from 0 to 2 (got {temperature}).")
+    if not (isinstance(seed, int) and 0 <= seed < 2**32):
+        raise UserError(f"seed must be a whole number from 0 to {2**32 - 1:,} (got {seed}).")
+
+
+def loss_key(text: str, folder: Path) -> tuple:
+    """The result-cache key of a loss map (``core.cache.is_cached("spacebyte", key)`` says whether it is on disk)."""
+    return ("lossmap", text, model_id(folder))
+
+
+def write_key(folder: Path, prompt: str, n_bytes: int, temperature: float, seed: int) -> tuple:
+    return ("write", prompt, n_bytes, float(temperature), seed, model_id(folder))
+
+
+def retrain_key(config) -> tuple:
+    return ("retrain", config)
+
+
+def shared_loss_map(text: str, folder: Path, *, progress: Progress = no_progress, cancel: CancelToken | None = None) -> LossMap:
+    """:func:`loss_map` of the model saved in ``folder``, computed once per machine (``core.cache``)."""
+    check_loss_text(text)
+    return cached("spacebyte", loss_key(text, folder),
+                  lambda: loss_map(text, load_cached(folder)[0], progress=progress, cancel=cancel), cancel=cancel, progress=progress)
+
+
+def shared_write(folder: Path, prompt: str, n_bytes: int = 120, temperature: float = 0.7, seed: int = 0, *,
+                 progress: Progress = no_progress, cancel: CancelToken | None = None) -> bytes:
+    """:func:`write` with the model saved in ``folder`` (deterministic under its seed), computed once per machine."""
+    validate_write(prompt, n_bytes, temperature, seed)
+    return cached("spacebyte", write_key(folder, prompt, n_bytes, temperature, seed),
+                  lambda: write(load_cached(folder)[0], prompt, n_bytes, temperature, seed, progress=progress, cancel=cancel),
+                  cancel=cancel, progress=progress)
+
+
+def shared_retrain(config, *, progress: Progress = no_progress, cancel: CancelToken | None = None) -> dict:
+    """:func:`retrain` computed once per machine: a second kernel asking for the same tournament waits for
+    the first (cancellable) and reads its result; a cancelled run stores nothing (its finished runs stay
+    in the work folder, so the next request resumes)."""
+    config.validate()
+    return cached("spacebyte", retrain_key(config), lambda: retrain(config, progress=progress, cancel=cancel),
+                  cancel=cancel, progress=progress)
+
+
+def retrain_estimate(config, results: dict | None) -> float | None:
+    """Seconds of training a retraining should take on one thread, from the committed tournament's measured
+    speed of the same architectures at size XS (training FLOPs per second of wall time); None without results."""
+    if not results:
+        return None
+    speed = {}
+    for r in results.get("runs", []):
+        if r.get("size") == "XS" and r.get("train_seconds"):
+            speed.setdefault(r["arch"], []).append(r["flops"] / r["train_seconds"])
+    if not all(a in speed for a in config.archs):
+        return None
+    return float(sum(st.budget * st.seeds / np.median(speed[a]) for st in config.stages for a in config.archs))

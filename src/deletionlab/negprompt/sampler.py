@@ -211,7 +211,8 @@ def truncation_notices(tokenizer, prompt: str, negative_prompt: str) -> list[str
     for name, text in (("prompt", prompt), ("negative prompt", negative_prompt)):
         lost = dropped_text(tokenizer, text) if text else ""
         if lost:
-            quote = lost if len(lost) <= DROPPED_SHOWN else lost[:DROPPED_SHOWN] + "…"
+            half = DROPPED_SHOWN // 2
+            quote = lost if len(lost) <= DROPPED_SHOWN else f"{lost[:half].rstrip()} … {lost[-half:].lstrip()}"
             out.append(f"The {name} is longer than the {tokenizer.model_max_length} tokens the text encoder reads; "
                        f"it ignores the end: '{quote}'.")
     return out

@@ -22,7 +22,14 @@ import ipywidgets as W
 import traitlets as T
 
 from deletionlab.core import UserError
-from deletionlab.slicegpt import DEFAULT_CAL_SEQS, DEFAULT_MODEL, DEFAULT_SEQ_LEN, DEFAULT_SLICING
+from deletionlab.slicegpt import (
+    DEFAULT_CAL_SEQS,
+    DEFAULT_EVAL_WINDOWS,
+    DEFAULT_MODEL,
+    DEFAULT_PROBE_ITEMS,
+    DEFAULT_SEQ_LEN,
+    DEFAULT_SLICING,
+)
 from deletionlab.slicegpt.explore import (
     CALIBRATION_SIZES,
     Settings,
@@ -80,6 +87,8 @@ def size_table(run: dict) -> str:
     fd, fs = run["flops"]["dense"]["total"], run["flops"]["sliced"]["total"]
     body += (f"<tr><td>FLOPs per token (context {run['flops']['dense']['context']})</td><td>{_fmt_int(fd)}</td>"
              f"<td>{_fmt_int(fs)}</td><td>{(fs / fd - 1) * 100:+.0f} %</td></tr>")
+    if not run.get("latency"):
+        body += "<tr><td>CPU time per generated token</td><td colspan=3><i>tick 'also time decoding' and slice again</i></td></tr>"
     for b, lat in run.get("latency", {}).items():
         body += (f"<tr><td>CPU time per generated token, {b}</td><td>{lat['dense'] * 1e3:.0f} ms</td><td>{lat['sliced'] * 1e3:.0f} ms</td>"
                  f"<td>{(lat['sliced'] / lat['dense'] - 1) * 100:+.0f} %</td></tr>")
@@ -174,11 +183,13 @@ class SliceGPTExplorer(StudyRoot):
                                    value=tuple(d["cal"]), description="Calibration", layout=wide())
         self.orientation = W.ToggleButtons(options=[("PCA (the paper)", "pca"), ("random Q (ablation)", "random")], value="pca",
                                            style={"button_width": "150px"})
+        self.time_decoding = W.Checkbox(value=False, description="also time decoding at batch 1 and 16 (about a minute more)",
+                                        indent=False, layout=W.Layout(width="430px"))
         self.run_button = W.Button(description="Slice", icon="cut", button_style="primary")
         self.run_button.add_class("dl-run")
         self.job = JobBar(sync=sync)
         left = W.VBox([self.model, self.slicing, self.schedule, self.per_layer])
-        right = W.VBox([self.calibration, self.custom_text, self.cal_size, self.orientation])
+        right = W.VBox([self.calibration, self.custom_text, self.cal_size, self.orientation, self.time_decoding])
         self.controls = W.VBox([W.HBox([left, right]), W.HBox([self.run_button, self.job])])
         self.caption = W.HTML("")
 
@@ -233,8 +244,8 @@ class SliceGPTExplorer(StudyRoot):
         return Settings(model=self.model.value, slicing=float(self.slicing.value), per_layer=per, ramp=self.schedule.value == "ramp",
                         calibration=self.calibration.value,
                         custom_text=self.custom_text.value if self.calibration.value == "custom" else "", n_calibration=n, seq_len=t,
-                        orientation=self.orientation.value, eval_windows=2 if small else 8, probe_items=8 if small else 40,
-                        latency=not small)
+                        orientation=self.orientation.value, eval_windows=2 if small else DEFAULT_EVAL_WINDOWS,
+                        probe_items=8 if small else DEFAULT_PROBE_ITEMS, latency=self.time_decoding.value)
 
     # -- jobs ------------------------------------------------------------------------------------
     def start(self) -> None:

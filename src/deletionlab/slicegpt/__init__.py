@@ -27,6 +27,6 @@ DEFAULT_CALIBRATION = "bbc"
 #: calibration sequences × tokens of the explorer (the paper: 1024 × 2048; small enough for 2 CPU cores)
 DEFAULT_CAL_SEQS = 16
 DEFAULT_SEQ_LEN = 128
-#: held-out windows per corpus and probe items of the explorer's quick measurement
+#: held-out windows per corpus and probe items of the explorer's quick measurement (a few minutes on 2 cores in all)
 DEFAULT_EVAL_WINDOWS = 8
-DEFAULT_PROBE_ITEMS = 40
+DEFAULT_PROBE_ITEMS = 24

@@ -60,7 +60,7 @@ class Settings:
     seed: int = 0
     eval_windows: int = DEFAULT_EVAL_WINDOWS
     probe_items: int = DEFAULT_PROBE_ITEMS
-    latency: bool = True
+    latency: bool = False
 
 
 def _finite(x: float) -> bool:

@@ -2,7 +2,6 @@
 job: designs, recorded runs, delay sweeps, reverse activation), the explorer's run and its sweep,
 on the shipped model as a dashboard runs them."""
 
-import threading
 import time
 
 import pytest
@@ -34,33 +33,34 @@ def shipped():
     return load_pipeline()
 
 
-def latency(job, after: float) -> float:
-    """Run ``job(progress=, cancel=)`` in a thread, cancel it ``after`` seconds later, and return the
-    seconds from the cancel to the job raising :class:`Cancelled` (fails if it finished first)."""
-    token, outcome = CancelToken(), {}
+def latency(pipe, job, at_call: int) -> float:
+    """Run ``job(cancel=token)``, cancel the token during the ``at_call``-th UNet call (a forward hook:
+    the same phase on a fast or a slow machine), and return the seconds from the cancel to the job
+    raising :class:`Cancelled` (fails if it finished first)."""
+    token, calls, t = CancelToken(), [0], {}
 
-    def run():
-        try:
-            job(progress=lambda *a, **k: None, cancel=token)
-            outcome["finished"] = time.perf_counter()
-        except Cancelled:
-            outcome["cancelled"] = time.perf_counter()
+    def hook(module, args, out):
+        calls[0] += 1
+        if calls[0] == at_call:
+            t["cancel"] = time.perf_counter()
+            token.cancel()
 
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    time.sleep(after)
-    t0 = time.perf_counter()
-    token.cancel()
-    worker.join(timeout=30)
-    assert "finished" not in outcome, f"the job finished before the cancel at {after} s: cancel later"
-    assert "cancelled" in outcome, "the job did not stop at a cancellation check"
-    return outcome["cancelled"] - t0
+    handle = pipe.unet.register_forward_hook(hook)
+    try:
+        with pytest.raises(Cancelled):
+            job(cancel=token)
+    finally:
+        handle.remove()
+    assert "cancel" in t, f"the job made only {calls[0]} UNet calls"
+    return time.perf_counter() - t["cancel"]
 
 
-@pytest.mark.parametrize("after", [0.5, 4.0, 9.0])  # while drawing the designs, recording attention, sweeping
-def test_live_study_stops_within_a_second(shipped, after):
-    lat = latency(lambda **kw: run_experiment(ExperimentConfig.small(1), shipped, **kw), after)
-    print(f"live study, cancel after {after} s: stopped {lat:.3f} s later")
+# the live study of one scene makes 4 × 30 UNet calls: the design run, the recorded run, the delay
+# sweep (branches from step 0), the reverse-activation run; cancel in the middle of each
+@pytest.mark.parametrize("at_call", [15, 45, 75, 105])
+def test_live_study_stops_within_a_second(shipped, at_call):
+    lat = latency(shipped, lambda **kw: run_experiment(ExperimentConfig.small(1), shipped, **kw), at_call)
+    print(f"live study, cancel at UNet call {at_call}: stopped {lat:.3f} s later")
     assert lat < LIMIT_S
 
 
@@ -71,6 +71,6 @@ def test_explorer_jobs_stop_within_a_second(shipped, what):
     else:
         ex = explore(shipped, DEFAULT)
         job = lambda **kw: removal_sweep(shipped, DEFAULT, ex, starts=list(range(30)), **kw)  # noqa: E731
-    lat = latency(job, 0.3)
-    print(f"{what}, cancel after 0.3 s: stopped {lat:.3f} s later")
+    lat = latency(shipped, job, 10)
+    print(f"{what}, cancel at UNet call 10: stopped {lat:.3f} s later")
     assert lat < LIMIT_S

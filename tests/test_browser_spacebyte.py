@@ -3,6 +3,7 @@
 One page, used as a student would: typed text is cut into patches (issue 13); the tournament chart is
 a plotly chart sized for its slot with a log FLOPs axis, whose tooltip names the run's architecture,
 size, seed, bits per byte and FLOPs with units; a click on a shipped model's point opens its loss map;
+the FLOPs-per-byte curves hover with units on log axes labelled in powers of ten;
 nothing is requested off the machine. Screenshots go to ``tests/artifacts/spacebyte*.png``.
 """
 
@@ -52,10 +53,11 @@ def _patches(page) -> None:
     assert re.search(r"BOS included\)\s+7\b", stats), stats
 
 
-def _tournament(page, root) -> None:
+def _tournament(page) -> None:
     page.locator(".dl-spacebyte .lm-TabBar-tab", has_text="Tournament").first.click()
     chart = page.locator(f"{CHART} .js-plotly-plot .main-svg").first
     chart.wait_for(timeout=30_000)
+    chart.scroll_into_view_if_needed()
     box = chart.bounding_box()
     assert 600 <= box["width"] <= 760 and box["height"] <= 420, box  # sized for its slot, not the page's width
     dot = _point(page, "SpaceByte", "XS", 1, "10¹²")
@@ -66,7 +68,7 @@ def _tournament(page, root) -> None:
     tip = tip_el.text_content()
     assert tip.startswith("SpaceByte, size XS (D = 64, 2 layers), seed 1"), tip
     assert re.search(r"\d\.\d{3} bits per byte", tip) and re.search(r"×10¹¹ training FLOPs|10¹² training FLOPs", tip), tip
-    root.screenshot(path=str(ARTIFACTS / "spacebyte-tournament.png"))
+    page.screenshot(path=str(ARTIFACTS / "spacebyte-tournament.png"))  # the viewport: Voilà scrolls inside the page
     shipped = _point(page, "MegaByte", "S", 0, "4×10¹²")  # the shipped MegaByte
     assert shipped is not None
     page.mouse.click(shipped["x"], shipped["y"])
@@ -74,15 +76,28 @@ def _tournament(page, root) -> None:
                            timeout=60_000)
     text = page.locator(".dl-spacebyte .dl-loss-view").first.inner_text()
     assert "MegaByte, size S, seed 0" in text and "bits per byte over" in text, text
-    root.screenshot(path=str(ARTIFACTS / "spacebyte-lossmap.png"))
+    page.screenshot(path=str(ARTIFACTS / "spacebyte-lossmap.png"))
+
+
+def _flops(page) -> None:
+    page.locator(".dl-spacebyte .lm-TabBar-tab", has_text="FLOPs per byte").first.click()
+    chart = page.locator(".dl-spacebyte .dl-flops-plot .js-plotly-plot").first
+    chart.wait_for(timeout=30_000)
+    ticks = chart.locator(".yaxislayer-above .ytick text").all_text_contents()
+    assert ticks and not any(t.endswith("B") for t in ticks), ticks  # never plotly's "1B" (a billion) on a per-byte axis
+    chart.locator(".scatterlayer .trace").nth(3).locator(".points path").nth(5).hover(force=True)  # the byte Transformer at T = 8,192
+    chart.locator(".hoverlayer .hovertext").first.wait_for(timeout=10_000)
+    tip = chart.locator(".hoverlayer .hovertext").first.text_content()
+    assert re.search(r"FLOPs per byte [\d.]+e\+\d+ FLOPs/byte.*context T [\d,]+ bytes", tip), tip
 
 
 def test_spacebyte_dashboard_as_a_student_uses_it(voila_server, page):
     hosts = set()  # hosts of network requests (data: and blob: URLs of images stay in the page)
     page.on("request", lambda r: hosts.add(urlparse(r.url).hostname) if urlparse(r.url).scheme not in ("data", "blob") else None)
-    root = open_dashboard(page, voila_server.url + "voila/render/spacebyte.ipynb", ".dl-spacebyte")
+    open_dashboard(page, voila_server.url + "voila/render/spacebyte.ipynb", ".dl-spacebyte")
     _patches(page)
     screenshot(page, "spacebyte")
-    _tournament(page, root)
+    _flops(page)
+    _tournament(page)
     assert hosts <= {"127.0.0.1"}, hosts  # nothing requested off the machine
     assert page.console_errors == []

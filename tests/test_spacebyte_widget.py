@@ -177,6 +177,8 @@ def test_retraining_runs_draws_its_loss_curves_and_refuses_budgets_too_small(ex)
     assert [s["label"] for s in ex.r_plot.series] == [ARCHS["spacebyte"], ARCHS["byte"]]
     assert ex.r_plot.series[0]["y"] == [b for _, b in ex.retrained["runs"][0]["curve"]]
     assert ex.r_plot.layout.display is None and "SpaceByte" in ex.r_view.value
+    ex.start_retrain()  # the same retraining again: read, not trained, and the view says so
+    assert not ex.train_job.runner.current.heavy and "Read from this machine's result cache" in ex.r_view.value
 
 
 def test_heavy_jobs_run_queued_on_one_thread_and_a_cached_run_is_read_not_queued(models):

@@ -150,8 +150,8 @@ def stats_html(ex: Exploration) -> str:
 def flops_html(table: dict) -> str:
     """Every architecture's FLOPs per byte at the sliders' setting, split into its parts."""
     base = table["byte"]["inference"]
-    rows = "".join(f"<tr><td>{swatch(a)}{escape(v['name'])}</td><td>{v['inference']:.3g}</td><td>{v['weights']:.3g}</td>"
-                   f"<td>{v['attention']:.3g}</td><td>{v['other']:.3g}</td><td>{v['training']:.3g}</td>"
+    rows = "".join(f"<tr><td>{swatch(a)}{escape(v['name'])}</td><td>{sci(v['inference'])}</td><td>{sci(v['weights'])}</td>"
+                   f"<td>{sci(v['attention'])}</td><td>{sci(v['other'])}</td><td>{sci(v['training'])}</td>"
                    f"<td>{v['inference'] / base:.2f}×</td></tr>" for a, v in table.items())
     return ("<table class='dl-t dl-flops'><tr><th>architecture</th><th>inference FLOPs/byte</th><th>of which weights</th>"
             "<th>attention</th><th>other</th><th>training FLOPs/byte</th><th>vs byte Transformer</th></tr>"
@@ -160,9 +160,10 @@ def flops_html(table: dict) -> str:
 
 def flops_plot() -> InteractivePlot:
     plot = InteractivePlot("inference FLOPs per byte against the context T", "context T", "FLOPs per byte", xunit="bytes",
-                           yunit="FLOPs/byte", xscale="log", yscale="log", yfmt=".3~s", xfmt=",d", width=720, height=360,
+                           yunit="FLOPs/byte", xscale="log", yscale="log", yfmt=".3~e", xfmt=",d", width=720, height=360,
                            legend="right")
-    plot.figure.update_layout(xaxis=dict(tickvals=[256, 1024, 4096, 16384], ticktext=["256", "1,024", "4,096", "16,384"]))
+    plot.figure.update_layout(xaxis=dict(tickvals=[256, 1024, 4096, 16384], ticktext=["256", "1,024", "4,096", "16,384"]),
+                              yaxis=dict(exponentformat="power"))  # "10⁹", never plotly's "1B" (a billion, not a byte)
     plot.add_class("dl-flops-plot")
     return plot
 
@@ -174,7 +175,7 @@ def draw_flops(plot: InteractivePlot, curves: dict, context: int) -> None:
 
 # -- the tournament chart ---------------------------------------------------------------------------
 def tournament_plot(title: str = "", width: int = 700, height: int = 400) -> InteractivePlot:
-    plot = InteractivePlot(title, "training FLOPs", "bits per byte", xunit="FLOPs", yunit="bits/byte", xscale="log",
+    plot = InteractivePlot(title, "training FLOPs", "bits per byte (validation)", xunit="FLOPs", yunit="bits/byte", xscale="log",
                            width=width, height=height, legend="right")
     plot.add_class("dl-tournament-plot")
     return plot
@@ -282,8 +283,9 @@ def run_detail(r: dict, shipped: bool, byte_level: bool = True, curves: bool = T
 
 # -- training curves --------------------------------------------------------------------------------
 def curves_plot(title: str = "") -> InteractivePlot:
-    plot = InteractivePlot(title, "training FLOPs", "training loss", xunit="FLOPs", yunit="bits/byte", xfmt=".3~e", yfmt=".3f",
-                           width=720, height=330, legend="right")
+    plot = InteractivePlot(title, "training FLOPs", "training loss (bits per byte)", xunit="FLOPs", yunit="bits/byte", xfmt=".3~e",
+                           yfmt=".3f", width=720, height=330, legend="right")
+    plot.figure.update_layout(xaxis=dict(exponentformat="power"))  # "2×10¹⁰", never plotly's "20B"
     plot.add_class("dl-curves-plot")
     return plot
 
@@ -298,7 +300,8 @@ def curve_series(runs: list[dict]) -> list[dict]:
         steps = max(r["steps"], 1)
         xs = [r["flops"] * s / steps for s, _ in r["curve"]]
         ys = [b for _, b in r["curve"]]
-        text = [f"size {escape(r['size'])}, seed {r['seed']}, step {s:,} of {steps:,}" for s, _ in r["curve"]]
+        took = f", trained in {r['train_seconds']:.0f} s" if r.get("train_seconds") is not None else ""
+        text = [f"size {escape(r['size'])}, seed {r['seed']}, step {s:,} of {steps:,}{took}" for s, _ in r["curve"]]
         series.append(dict(x=xs, y=ys, label=ARCHS[r["arch"]], color=COLORS.get(r["arch"]), style=SEED_STYLES[r["seed"] % 4],
                            text=text, legend=r["arch"] not in seen))
         seen.add(r["arch"])
@@ -581,6 +584,7 @@ class SpaceByteExplorer(StudyRoot):
         self.r_plot = curves_plot("your retraining: training loss by architecture")
         self.r_plot.layout.display = "none"  # shown once drawn
         self.r_view = W.HTML("")
+        self._from_cache = ""
         self.r_button.on_click(lambda _: self.start_retrain())
         for w in (*self.r_archs.values(), self.r_budget, self.r_seeds):
             w.observe(lambda _: self._show_estimate(), "value")
@@ -624,9 +628,11 @@ class SpaceByteExplorer(StudyRoot):
         self.retrained = None
         self.r_plot.layout.display = "none"
         self.r_view.value = COMPUTING
+        cached_ = is_cached("spacebyte", retrain_key(cfg))
+        self._from_cache = (" Read from this machine's result cache: the same retraining ran before, for you or another "
+                            "visitor (the tooltips say how long each run trained)." if cached_ else "")
         self.train_job.run(shared_retrain, cfg, on_result=lambda res: self._show_retrain(res, gen),
-                           on_error=lambda _: self._clear_retrain(), name="Retraining",
-                           heavy=not is_cached("spacebyte", retrain_key(cfg)), threads=1)
+                           on_error=lambda _: self._clear_retrain(), name="Retraining", heavy=not cached_, threads=1)
 
     def _clear_retrain(self) -> None:
         self.train_job.cancel()
@@ -647,7 +653,7 @@ class SpaceByteExplorer(StudyRoot):
                              f"best first) at {sci(float(budget), 2)} training FLOPs" + ordering_html(res)
                              + "<div class='dl-muted'>Lines: training loss of each run (dashes: seeds). At equal FLOPs the "
                              "architectures take different numbers of steps: SpaceByte's big blocks run on one byte in about "
-                             "six.</div></div>")
+                             f"six.{self._from_cache}</div></div>")
 
     # -- loss map -------------------------------------------------------------------------------------
     def _loss_tab(self, sync: bool) -> W.Widget:

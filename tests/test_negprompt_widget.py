@@ -131,3 +131,21 @@ def test_results_view_shows_the_committed_table_and_plots():
     extra = view.children[1].value  # the new summary keys as tables: definitions, removal by start
     assert "under each definition" in extra and "largest rise" in extra and "by start step" in extra
     assert extra.count("<tr>") >= 6 + 1 + 10 + 1
+
+
+def test_huge_seed_and_steps_get_a_short_sentence(tiny_pipe):
+    """Issue 18, item 1: a 20-digit seed typed in the browser gave "Something went wrong (ValueError:
+    Overflow …)"; a steps value of 1e308 gave a 362-character message with a 309-digit number."""
+    w = make(tiny_pipe)
+    good = w.result
+    w.seed.value = 10**20
+    msg = w.job.error_line.value
+    assert w.job.state == "error" and "seed must be a whole number between 0 and" in msg and "Something went wrong" not in msg
+    assert "a 21-digit number" in msg and w.result is good
+    w.seed.value = 3
+    assert w.job.state == "finished"
+    w.steps.value = int(1e308)
+    msg = w.job.error_line.value
+    assert "steps must be a whole number between 1 and 150" in msg and "a 309-digit number" in msg and len(msg) < 300
+    w.steps.value = 8
+    assert w.job.state == "finished"

@@ -343,11 +343,14 @@ def lossmap_html(lm: LossMap, vmax: float = 8.0, caption: str = "") -> str:
         out.append(f"{mark}<span style='background:rgb({r},{g},{b});color:{fg}' title='{bits:.2f} bits'>{_show(ch)}</span>")
         pos += n
     s = lm.summary
+    stops = colorize(np.linspace(0, vmax, 9)[None, :], 0.0, vmax, "magma_r")[0]
+    scale = ("<span class='dl-colour-scale' style='display:inline-block;width:120px;height:10px;vertical-align:middle;"
+             "background:linear-gradient(to right," + ",".join(f"rgb({r},{g},{b})" for r, g, b in stops[:, :3].astype(int)) + ")'></span>")
     first = (f"; first byte of a word: <b>{s['first_byte_bits']:.2f}</b> bits on average ({s['n_first']} bytes), "
              f"other bytes: <b>{s['other_bits']:.2f}</b> bits" if s["first_byte_bits"] is not None and s["other_bits"] is not None else "")
     head = f"<div class='dl-muted'>{escape(caption)}</div>" if caption else ""
     return (f"{head}<div class='dl-lossmap'>{''.join(out)}</div><div class='dl-muted'>{escape(ARCHS[lm.arch])}: "
-            f"{s['mean_bits']:.2f} bits per byte over {s['n_bytes']:,} bytes{first}. Colour: 0 to {vmax:g}+ bits; hover a "
+            f"{s['mean_bits']:.2f} bits per byte over {s['n_bytes']:,} bytes{first}. Colour: 0 {scale} {vmax:g}+ bits; hover a "
             "character for its bits.</div>")
 
 

@@ -117,24 +117,40 @@ W.HTML(STYLE + f"<div class='dl-spacebyte'>{table}{lossmap_html(maps['spacebyte'
 The smallest SpaceByte and byte Transformer, trained for the same 2·10¹⁰ FLOPs on this machine (about
 ten seconds each on one core; half the budget when the notebook runs in the test suite). At equal
 FLOPs SpaceByte takes more steps and sees more text, because its big blocks run on one byte in six.
-Training is deterministic, so the records go through the machine's result cache: the first reader
-trains, later readers (and every visitor of the dashboard) read the same record at once; the seconds
-printed are those the training took. The **Tournament** tab's *Retrain* does the same for more
-architectures, in the background.
+The training runs in the background, as the dashboard's jobs do (the page stays usable; progress
+and Cancel on the bar), in the machine's queue for heavy jobs. Training is deterministic, so its
+records go through the machine's result cache: the first reader trains, later readers (and every
+visitor of the dashboard) read the same records at once; the seconds shown are those the training
+took. The **Tournament** tab's *Retrain* does the same for more architectures.
 """),
     ("code", """
 import os
+import ipywidgets as W
 from deletionlab.core.cache import cached
 from deletionlab.spacebyte.experiment import model_config
-from deletionlab.spacebyte.training import TrainConfig, torch_threads, train
+from deletionlab.spacebyte.training import TrainConfig, train
+from deletionlab.widgets.common import JobBar
 
 budget = 1e10 if os.environ.get("DELETIONLAB_FAST") else 2e10
-for arch in ("spacebyte", "byte"):
-    tc = TrainConfig(budget=budget, batch_bytes=1024, lr=0.1, val_bytes=8192)
-    with torch_threads(1):
-        rec = cached("spacebyte", ("notebook-train", arch, tc), lambda: train(model_config(arch, "XS", "prose"), "prose", tc)[1])
-    print(f"{arch:10s} {rec['steps']:4d} steps, {rec['bytes_trained'] / 1e3:6.0f} kB seen, "
-          f"{rec['bpb']:.3f} bits per byte, trained in {rec['train_seconds']:.0f} s")
+
+
+def train_two(*, progress, cancel):
+    \"\"\"Train the XS SpaceByte and byte Transformer for `budget` training FLOPs each; one line per model.\"\"\"
+    lines = []
+    for arch in ("spacebyte", "byte"):
+        tc = TrainConfig(budget=budget, batch_bytes=1024, lr=0.1, val_bytes=8192)
+        rec = cached("spacebyte", ("notebook-train", arch, tc),
+                     lambda: train(model_config(arch, "XS", "prose"), "prose", tc, progress=progress, cancel=cancel)[1],
+                     progress=progress, cancel=cancel)
+        lines.append(f"{arch:10s} {rec['steps']:4d} steps, {rec['bytes_trained'] / 1e3:6.0f} kB seen, "
+                     f"{rec['bpb']:.3f} bits per byte, trained in {rec['train_seconds']:.0f} s")
+    return "\\n".join(lines)
+
+
+bar, table = JobBar(), W.HTML()
+bar.run(train_two, on_result=lambda text: setattr(table, "value", f"<pre>{text}</pre>"), name="Training two models",
+        heavy=True, threads=1)
+W.VBox([bar, table])
 """),
     ("md", """
 ## What differs from the paper

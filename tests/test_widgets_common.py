@@ -241,3 +241,13 @@ def test_progress_text_and_legend_only_series():
     p.figure.data[2].visible = True  # the user clicks "EDA" in the legend
     assert p.shown(1) and "EDA" in p.svg().decode()
     assert p.figure.layout.legend.orientation == "v"
+
+
+def test_series_can_hide_their_legend_entry_and_hover_with_their_own_text():
+    from deletionlab.widgets import InteractivePlot
+
+    p = InteractivePlot("runs", "FLOPs", "bits per byte")
+    p.draw([dict(x=[1, 2], y=[2.1, 2.0], label="SpaceByte", text=["D=64 seed 0", "D=96 seed 0"], hover="text"),
+            dict(x=[1, 2], y=[2.2, 2.1], label="SpaceByte seeds", legend=False)])
+    assert p.figure.data[0].hovertemplate == "%{text}<extra></extra>" and p.figure.data[0].showlegend
+    assert p.figure.data[1].showlegend is False and "bits per byte" in p.figure.data[1].hovertemplate

@@ -8,7 +8,8 @@ so a study hands its data to either:
     {"x": [...], "y": [...], "label": "retrain", "style": "o-" | "--" | ":" | "s--",
      "color": "tab:blue", "error": [...] (± bar), "band": ([lo...], [hi...]) (shaded),
      "text": [...] (extra hover text per point), "right": True (second y axis),
-     "visible": False (only in the legend, one click away)}
+     "visible": False (only in the legend, one click away), "legend": False (no legend entry),
+     "hover": "text" (the tooltip is the point's ``text`` alone)}
 
 ``draw`` updates the figure in place (one message to the page); ``on_click(fn)`` calls
 ``fn(x, y, label)`` for a clicked point; the modebar's camera saves a PNG at twice the size shown and
@@ -157,10 +158,11 @@ class InteractivePlot(W.VBox):
                 traces.append(dict(type="scatter", x=x + x[::-1], y=hi + lo[::-1], fill="toself", mode="lines",
                                    line=dict(width=0), fillcolor=_rgba(color, 0.15), hoverinfo="skip", showlegend=False,
                                    legendgroup=label or f"s{i}", name=f"{label} band", yaxis="y2" if right else "y"))
+            hover = "%{text}<extra></extra>" if s.get("hover") == "text" else self._hover(label, s.get("text") is not None, right)
             tr = dict(type="scatter", x=x, y=y, mode=mode, name=label or f"series {i + 1}", legendgroup=label or f"s{i}",
-                      showlegend=bool(label), line=dict(color=color, dash=dash, width=2),
+                      showlegend=bool(label) and s.get("legend", True) is not False, line=dict(color=color, dash=dash, width=2),
                       marker=dict(color=color, size=s.get("markersize", 6), symbol=symbol),
-                      hovertemplate=self._hover(label, s.get("text") is not None, right), yaxis="y2" if right else "y")
+                      hovertemplate=hover, yaxis="y2" if right else "y")
             if s.get("text") is not None:
                 tr["text"] = [str(t) for t in s["text"]]
             if s.get("error") is not None:

@@ -1,6 +1,6 @@
 """Run the S3T study's measurement and write ``src/deletionlab/assets/s3t/results.json``.
 
-    python scripts/s3t_experiment.py                 # tweets + BBC, 3 seeds each
+    python scripts/s3t_experiment.py                 # tweets + BBC, 5 seeds each
     python scripts/s3t_experiment.py --seeds 2       # a quicker look
     python scripts/s3t_experiment.py --small         # the CI-sized configuration (a minute)
 
@@ -75,7 +75,7 @@ topic classifier for any other purpose.
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seeds", type=int, default=None, help="seeds per data set (default 3; 2 with --small)")
+    ap.add_argument("--seeds", type=int, default=None, help="seeds per data set (default 5; 2 with --small)")
     ap.add_argument("--datasets", nargs="*", default=None, help="default: tweets bbc (bbc with --small)")
     ap.add_argument("--streams", type=int, default=None, help="request streams replayed per system (default 200)")
     ap.add_argument("--threads", type=int, default=1)

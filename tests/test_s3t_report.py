@@ -37,7 +37,7 @@ def test_accuracy_verdicts_move_with_the_tolerance():
     full, vs_sisa, area = accuracy_rows("tweets", s)
     assert s["differences"]["s3t_minus_full"]["mean"] == pytest.approx(-0.03)
     assert full.verdict.startswith("not reproduced at a 2-pt tolerance") and "5 pt: yes" in full.verdict and "1 pt: no" in full.verdict
-    assert vs_sisa.verdict == "S3T worse (beyond 2 s.e.)"
+    assert vs_sisa.verdict == "not reproduced: S3T 2.0 pt worse (beyond 2 s.e.)"
     # S3T stays up longer, so its mean accuracy over the first requests is higher despite starting lower
     assert area.verdict == "agrees"
     close = aggregate([fake_seed(i, 0.665 + e, 0.66, 0.667 + e, 24, 16) for i, e in enumerate((0.0, 0.002, -0.002))])

@@ -77,7 +77,7 @@ for b in range(1, 7):
     ("md", """
 ## What we measured
 
-`scripts/s3t_experiment.py` trains, for each data set and each of 3 seeds (a new training sample,
+`scripts/s3t_experiment.py` trains, for each data set and each of 5 seeds (a new training sample,
 partition, initialisation and batch order; the test set of 300 texts is fixed), an S3T system and
 SISA with exactly as many optimiser updates, full fine-tuning (every adapter, all texts) and a
 head-only probe; it replays the same 200 random request streams on S3T and SISA (paired), checks

@@ -32,7 +32,7 @@ class ExperimentConfig:
     """What the experiment covers (``small()`` for CI)."""
 
     datasets: tuple = ("tweets", "bbc")
-    seeds: int = 3
+    seeds: int = 5
     streams: int = 200           # request streams replayed per trained system
     system: SystemConfig = field(default_factory=SystemConfig)
     capacity_shards: int = 5     # the deletion-rate check of the issue: m = 5, L = 6, B′ = 1..6

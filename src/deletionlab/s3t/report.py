@@ -86,7 +86,8 @@ def accuracy_rows(name: str, s: dict) -> list[Row]:
     sisa = diff["s3t_minus_sisa"]
     rows.append(Row(f"{NAMES.get(name, name)}: S3T vs SISA before deletions (equal updates)", "S3T comparable or better",
                     f"S3T {_pm(a['s3t'], 100)} %, SISA {_pm(a['sisa'], 100)} %; paired difference {_pm(sisa, 100)} pt",
-                    "S3T better" if _beyond(sisa) else "S3T worse (beyond 2 s.e.)" if _beyond(sisa, -1)
+                    "agrees: S3T better (beyond 2 s.e.)" if _beyond(sisa)
+                    else f"not reproduced: S3T {-sisa['mean'] * 100:.1f} pt worse (beyond 2 s.e.)" if _beyond(sisa, -1)
                     else "agrees: no difference beyond 2 s.e."))
     ad = s["area_difference"]
     n = len(s["curves"]["x"]) * 3 // 8

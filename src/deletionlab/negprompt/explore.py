@@ -6,6 +6,11 @@ the words one can pick with their attention maps, cancellation maps, critical-st
 exports. :func:`removal_sweep` runs the delay sweep behind the removal panel. Settings are checked
 by the sampler's :func:`validate` (and :func:`validate_sweep` for the sweep).
 
+The dashboard runs them as :func:`explore_job` / :func:`sweep_job` (picklable: a Dask worker loads
+the checkpoint itself); the default setting's run and sweep go through the machine-wide result
+cache (:func:`shared_explore`, :func:`shared_sweep`), so a class computes them once.
+:func:`attention_overlay` lays a word's attention map over the image, as DAAM does.
+
 On the shipped shapes model, object masks come from the detector on the image without the
 negative prompt (ground truth for the measurement). On other checkpoints there is no detector:
 a word's "object" is where its own attention ends up at the last step (the top 20 % of its
@@ -14,21 +19,25 @@ positive-prompt map), in the spirit of DAAM, and the UI says so.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from deletionlab.core.cache import cached
 from deletionlab.core.jobs import CancelToken, Progress, UserError, no_progress
 from deletionlab.negprompt import analysis, detect, models, world
 from deletionlab.negprompt.analysis import SETTLE_FRACTION
 from deletionlab.negprompt.export import Export, export
 from deletionlab.negprompt.sampler import Prompts, Run, Settings, Trajectory, encode, run, validate
 
-__all__ = ["Exploration", "Settings", "SweepOutcome", "TrunkCache", "Word", "explore", "removal_sweep", "validate",
-           "validate_sweep"]
+__all__ = ["Exploration", "Settings", "SweepOutcome", "TrunkCache", "Word", "attention_overlay", "explore", "explore_job",
+           "removal_sweep", "result_key", "shared_explore", "shared_sweep", "sweep_job", "sweep_settings", "validate", "validate_sweep"]
 
 SKIP_TOKENS = {"<|startoftext|>", "<|endoftext|>", "a", "an", "the", ",", "of", "and", "."}
 #: without a detector, a word's object is the top this-fraction of its own attention map at the last step
@@ -52,29 +61,71 @@ def mean_difference(a: np.ndarray, b: np.ndarray) -> float:
 
 
 class TrunkCache:
-    """What the explorer keeps between runs so that moving the window re-renders only the suffix
-    after the new start step: the prompts' embeddings and the last recorded trunk. The trunk's
-    records hold the negative prompt's ε and attention, so new prompts drop it. One per explorer."""
+    """What the explorer keeps between runs so that a new window re-renders only the suffix after
+    its start step, and switching the negative prompt off costs no denoising at all: the prompts'
+    embeddings and the last few recorded trunks (one explorer, one model; :meth:`clear` on a model
+    change). A trunk's records hold its negative prompt's ε and attention, so it is kept per
+    (trunk settings, negative prompt); the run *without* a negative prompt can use any trunk of the
+    same settings (its records only add the negative prompt's)."""
+
+    #: trunks and prompt embeddings kept (a trunk of the shipped model is ~3 MB with its snapshots)
+    KEEP = 4
 
     def __init__(self) -> None:
+        self._lock = threading.RLock()
         self.clear()
 
     def clear(self) -> None:
-        self._key: tuple | None = None
-        self.prompts: Prompts | None = None
-        self.trunk: Trajectory | None = None
+        with self._lock:
+            self._pipe: int | None = None
+            self._prompts: OrderedDict[tuple, Prompts] = OrderedDict()
+            self._trunks: OrderedDict[tuple, Trajectory] = OrderedDict()
+            self.prompts: Prompts | None = None  # the latest
+            self.trunk: Trajectory | None = None  # the latest
+
+    def _bind(self, pipe) -> None:
+        """Forget everything made with another pipeline (entries remembered from a stored run stay)."""
+        if self._pipe is not None and self._pipe != id(pipe):
+            self.clear()
+        self._pipe = id(pipe)
+
+    @staticmethod
+    def _keep(store: OrderedDict, key: tuple, value) -> None:
+        store[key] = value
+        store.move_to_end(key)
+        while len(store) > TrunkCache.KEEP:
+            store.popitem(last=False)
 
     def prompts_for(self, pipe, settings: Settings) -> Prompts:
         """The embeddings of these prompts on this pipeline (encoded once)."""
-        key = (id(pipe), settings.prompt, settings.negative_prompt)
-        if self.prompts is None or self._key != key:
-            self.prompts = encode(pipe, settings.prompt, settings.negative_prompt)
-            self._key, self.trunk = key, None
-        return self.prompts
+        with self._lock:
+            self._bind(pipe)
+            key = (settings.prompt, settings.negative_prompt)
+            if key not in self._prompts:
+                self._keep(self._prompts, key, encode(pipe, settings.prompt, settings.negative_prompt))
+            self.prompts = self._prompts[key]
+            self._prompts.move_to_end(key)
+            return self.prompts
 
     def trunk_for(self, settings: Settings) -> Trajectory | None:
-        """The kept trunk if these settings can branch from it (same prompt, steps, guidance, seed)."""
-        return self.trunk if self.trunk is not None and self.trunk.key == settings.trunk_key() else None
+        """A kept trunk these settings can branch from (same prompt, steps, guidance, seed; the same
+        negative prompt, or any when there is none), else None."""
+        with self._lock:
+            tk = settings.trunk_key()
+            hit = self._trunks.get((tk, settings.negative_prompt))
+            if hit is None and not settings.has_negative:
+                hit = next((t for (k, _), t in reversed(self._trunks.items()) if k == tk), None)
+            return hit
+
+    def remember(self, run: Run) -> None:
+        """Keep a run's trunk and prompts (also for a run read from the shared result cache)."""
+        with self._lock:
+            if run.trunk.snapshots is None or run.trunk.key is None:
+                return
+            p = run.prompts
+            self._keep(self._prompts, (p.prompt, p.negative_prompt), p)
+            self._keep(self._trunks, (run.trunk.key, p.negative_prompt), run.trunk)
+            self.prompts, self.trunk = p, run.trunk
 
 
 @dataclass
@@ -123,6 +174,42 @@ class Exploration:
         """The label to show first: the last word that is in both prompts, else the first word."""
         both = [w.label for w in self.words if w.pos_index is not None and w.neg_index is not None]
         return both[-1] if both else (self.words[0].label if self.words else None)
+
+    def negative_noun(self) -> str | None:
+        """The label of the negative prompt's noun (its last content word: "square" of "a blue square"),
+        the word whose critical step the dashboard shows first; None without a negative prompt."""
+        in_neg = sorted((w for w in self.words if w.neg_index is not None), key=lambda w: w.neg_index)
+        shapes = [w for w in in_neg if w.text in world.SHAPES] if self.shapes_world else []
+        candidates = shapes or in_neg
+        with_mask = [w for w in candidates if w.text in self.masks]
+        pick = (with_mask or candidates or [None])[-1]
+        return pick.label if pick is not None else None
+
+    def negated(self) -> tuple[str, bool, bool] | None:
+        """On the shapes world: (the object the negative prompt names, whether the detector finds it
+        without the negative prompt, whether it finds it with it); None when there is nothing to
+        judge (no negative prompt, another model, or a negative prompt outside this world's grammar)."""
+        neg = self.settings.negative_prompt
+        if not self.has_negative or not self.shapes_world or world.words_not_understood(neg):
+            return None
+        spec = world.parse_caption(neg)
+        if not spec:
+            return None
+        target = spec[0]
+        return world.describe(*target), detect.present(self.reference, *target), detect.present(self.result, *target)
+
+    def neutralization(self, word: Word) -> analysis.Neutralization | None:
+        """:func:`analysis.neutralization` against the word's object (the committed study's measure: the
+        run without the negative prompt, where all three predictions see the same x_t); None without
+        a negative prompt, a mask, or a mask that covers all or nothing at latent resolution."""
+        mask = self.masks.get(word.text)
+        recs = self.run.trunk.records
+        if mask is None or not self.has_negative or not recs or "neg" not in recs[0].eps:
+            return None
+        try:
+            return analysis.neutralization(self.run.trunk, mask, self.settings.guidance)
+        except ValueError:
+            return None
 
     def word(self, label_or_text: str) -> Word | None:
         for w in self.words:
@@ -230,7 +317,7 @@ def explore(
     prompts = cache.prompts_for(pipe, settings)
     r = run(pipe, settings, trunk=cache.trunk_for(settings), prompts=prompts, record=True, previews=True,
             progress=progress, cancel=cancel)
-    cache.trunk = r.trunk
+    cache.remember(r)
     words = pick_words(prompts)
     ref = r.trunk.image_uint8
     ex = Exploration(settings, r, ref, r.main.image_uint8, words, notices + [n for n in r.notices if n not in notices])
@@ -350,3 +437,79 @@ def removal_sweep(
         adaptive_removed=removed[n] if adaptive is not None and known else None,
         adaptive_background=scores[n].background_change if adaptive is not None else None, notices=notices,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# what the dashboard draws from an exploration: attention over the image (DAAM-style)
+# ---------------------------------------------------------------------------------------------
+#: overlays are drawn at this many pixels a side (shown at half that: crisp at device pixel ratio 2)
+OVERLAY_SIDE = 128
+#: weight of the heat map over the image in an overlay
+OVERLAY_ALPHA = 0.55
+
+
+def attention_overlay(image: np.ndarray, amap: np.ndarray, vmax: float, side: int = OVERLAY_SIDE,
+                      alpha: float = OVERLAY_ALPHA, cmap: str = "inferno") -> np.ndarray:
+    """A cross-attention map upsampled (bilinear) to ``side`` pixels and laid over the image (nearest
+    neighbour, so the image's pixels stay crisp), as DAAM shows its heat maps: uint8 (side, side, 3).
+    The colour scale is [0, ``vmax``], shared by every overlay of a grid so that maps compare; the
+    heat's weight grows with the value (``alpha`` at ``vmax``), so the image stays readable where the
+    word does not look."""
+    from matplotlib import colormaps
+    from PIL import Image
+
+    img = np.asarray(Image.fromarray(np.ascontiguousarray(image)).resize((side, side), Image.NEAREST), dtype=float)
+    up = F.interpolate(torch.as_tensor(np.asarray(amap, dtype=np.float32))[None, None], size=(side, side), mode="bilinear",
+                       align_corners=False)[0, 0].numpy()
+    t = np.clip(up / (vmax if vmax > 0 else 1.0), 0, 1)
+    heat = colormaps[cmap](t)[..., :3] * 255
+    a = (alpha * (0.2 + 0.8 * t))[..., None]  # where the word looks, the heat shows; elsewhere, mostly the image
+    return (img * (1 - a) + heat * a).round().clip(0, 255).astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------------------------
+# jobs: picklable (a Dask worker loads the model itself), the default run shared by every kernel
+# ---------------------------------------------------------------------------------------------
+def _pipe(source):
+    """A pipeline object as is, or a checkpoint folder loaded once per process (``models.load_pipeline``)."""
+    return models.load_pipeline(source) if isinstance(source, (str, Path)) else source
+
+
+def explore_job(source, settings: Settings, cache: TrunkCache | None = None, model: str = "shipped", *,
+                progress: Progress = no_progress, cancel: CancelToken | None = None) -> Exploration:
+    """:func:`explore` on a pipeline or a checkpoint folder (the explorer's background job)."""
+    return explore(_pipe(source), settings, cache=cache, model=model, progress=progress, cancel=cancel)
+
+
+def sweep_job(source, settings: Settings, exploration: Exploration | None = None, *, progress: Progress = no_progress,
+              cancel: CancelToken | None = None) -> SweepOutcome:
+    """:func:`removal_sweep` on a pipeline or a checkpoint folder (the Removal tab's job)."""
+    return removal_sweep(_pipe(source), settings, exploration, progress=progress, cancel=cancel)
+
+
+def sweep_settings(settings: Settings) -> Settings:
+    """What a sweep depends on: the settings without their window (it sweeps every start)."""
+    return replace(settings, start=0, end=None)
+
+
+def result_key(what: str, folder: str | Path, settings: Settings, model: str = "") -> dict:
+    """The shared result cache's key of an explorer run (``what`` = "explore" or "sweep") on a checkpoint folder."""
+    s = sweep_settings(settings) if what == "sweep" else settings
+    return {"what": what, "folder": str(Path(folder).resolve()), "model": model, "settings": s}
+
+
+def shared_explore(folder: str | Path, settings: Settings, model: str = "shipped", *, progress: Progress = no_progress,
+                   cancel: CancelToken | None = None) -> Exploration:
+    """:func:`explore_job` computed once per machine (``core.cache``): the dashboard's default run, which
+    every visitor's kernel asks for when the page opens."""
+    validate(settings)
+    return cached("negprompt", result_key("explore", folder, settings, model),
+                  lambda: explore_job(folder, settings, None, model, progress=progress, cancel=cancel), cancel=cancel, progress=progress)
+
+
+def shared_sweep(folder: str | Path, settings: Settings, exploration: Exploration | None = None, *,
+                 progress: Progress = no_progress, cancel: CancelToken | None = None) -> SweepOutcome:
+    """:func:`sweep_job` computed once per machine (the default setting's sweep)."""
+    validate_sweep(settings)
+    return cached("negprompt", result_key("sweep", folder, settings),
+                  lambda: sweep_job(folder, settings, exploration, progress=progress, cancel=cancel), cancel=cancel, progress=progress)

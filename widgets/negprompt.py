@@ -347,7 +347,7 @@ class NegativePromptExplorer(StudyRoot):
     def _steps_changed(self, change) -> None:
         n = change["new"]
         if self.job.attempt(check_steps, n) is not None:
-            self._suspend = True  # adjust the sliders without starting a run per change
+            was, self._suspend = self._suspend, True  # adjust the sliders without starting a run per change
             try:
                 at_end = self.end.value == self.end.max
                 self.start.max = max(self.start.max, n)
@@ -358,7 +358,7 @@ class NegativePromptExplorer(StudyRoot):
                 self.start.max = n
                 self.end.max = n
             finally:
-                self._suspend = False
+                self._suspend = was
         self.generate()
 
     def use_start(self, k: float, of_steps: int | None = None) -> None:
@@ -369,14 +369,14 @@ class NegativePromptExplorer(StudyRoot):
         n = int(self.steps.value)
         k = float(k) * n / of_steps if of_steps else float(k)
         k = int(min(max(round(k), 0), n))
-        self._suspend = True
+        was, self._suspend = self._suspend, True
         try:
             if self.end.value < k:
                 self.end.value = n
             self.start.value = k
             self.negative_on.value = True
         finally:
-            self._suspend = False
+            self._suspend = was
         self.generate()
 
     # ------------------------------------------------------------------------------------------
@@ -900,6 +900,7 @@ class LiveStudy(StudyRoot):
         self.results: dict | None = None
         super().__init__("negprompt-live", [W.HTML(CSS_NEG), W.HBox([self.n, self.button]), self.estimate, self.job, self.out])
         self.button.on_click(lambda _: self.measure())
+        self.job.observe(lambda ch: self._clear() if ch["new"] in ("cancelled", "error") else None, names="state")
         self.n.observe(lambda ch: self._show_estimate(), names="value")
         self._show_estimate()
         if run_now:

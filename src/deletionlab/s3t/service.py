@@ -20,6 +20,9 @@ import numpy as np
 
 from deletionlab.core.jobs import UserError
 
+#: a typed whole number longer than this is out of every range here (and Python refuses to parse
+#: integers of more than 4,300 digits at all)
+MAX_DIGITS = 12
 #: grid cell states (``Service.grid``)
 OFF, ON, SERVED = 0, 1, 2
 
@@ -76,7 +79,7 @@ class Service:
     def parse_record(self, record) -> int:
         """The record id as an int, or a :class:`UserError` naming the allowed range."""
         text = str(record).strip()
-        if not (text.isascii() and text.isdigit()) or not 0 <= int(text) < self.n_records:
+        if not (text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS) or not 0 <= int(text) < self.n_records:
             raise UserError(f"Record must be a whole number from 0 to {self.n_records - 1} (got {text[:30]!r}).")
         return int(text)
 

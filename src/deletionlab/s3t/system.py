@@ -35,6 +35,10 @@ from deletionlab.s3t.data import DATASETS
 from deletionlab.s3t.model import N_LAYERS, Backbone, Cost, Features, TrainConfig, fit_step, logits, new_head
 from deletionlab.s3t.sequences import PRIORS, STRATEGIES, check_budget, layer_schedule, orderings, prior, start_layer
 
+#: the allowed ranges of the explorer's whole-number settings that do not depend on another setting
+SHARDS_RANGE = (1, 8)
+PER_SHARD_RANGE = (1, 2000)
+
 
 @dataclass(frozen=True)
 class SystemConfig:
@@ -56,7 +60,7 @@ class SystemConfig:
         """Raise :class:`UserError` naming the first field out of range."""
         if self.dataset not in DATASETS:
             raise UserError(f"Data set must be one of {', '.join(DATASETS)} (got {self.dataset!r}).")
-        for name, v, lo, hi in (("Shards m", self.shards, 1, 8), ("Records per shard", self.per_shard, 1, 2000),
+        for name, v, lo, hi in (("Shards m", self.shards, *SHARDS_RANGE), ("Records per shard", self.per_shard, *PER_SHARD_RANGE),
                                 ("Test texts", self.n_test, 10, 2000), ("Seed", self.seed, 0, 10**6)):
             if not (isinstance(v, (int, np.integer)) and lo <= v <= hi):
                 raise UserError(f"{name} must be a whole number from {lo} to {hi} (got {v}).")

@@ -101,6 +101,18 @@ def size_table(run: dict) -> str:
     return ("<table class='dl-sg'><tr><th></th><th>dense</th><th>sliced</th><th>change</th></tr>" + body + "</table>" + why)
 
 
+def random_note(results: dict | None) -> str:
+    """One line on the random-rotation ablation (its perplexity is off any chart that shows PCA's)."""
+    if not results:
+        return ""
+    cur = curve(results, "bbc", "random")
+    if len(cur) < 2:
+        return ""
+    parts = ", ".join(f"{c['level']:g} %: perplexity {c['ppl']:,.0f} (×{c['ratio']:,.0f} the dense model's)" for c in cur[1:])
+    return (f"<div class='dl-muted'>Random orthogonal Q instead of PCA (held-out BBC, one seed) — {parts}: "
+            "off this chart, which is why the paper rotates by PCA.</div>")
+
+
 def run_caption(run: dict, live: bool) -> str:
     s = run["settings"]
     sched = (f"per block {min(s['per_layer']):g}–{max(s['per_layer']):g} %" if s.get("per_layer") else
@@ -304,7 +316,7 @@ class SliceGPTExplorer(StudyRoot):
         self.run = run
         self.caption.value = run_caption(run, live)
         self.block.max = max(0, int(run["n_blocks"]) - 1)
-        self.eval_view.value = eval_html(run)
+        self.eval_view.value = eval_html(run) + random_note(self._results)
         self.size_view.value = size_table(run)
         self._draw_preview()
 
@@ -373,10 +385,6 @@ class SliceGPTExplorer(StudyRoot):
                                    band=([cur[0]["ppl"] * c["lo"] for c in cur], [cur[0]["ppl"] * c["hi"] for c in cur])))
                 ratio.append(dict(x=[c["level"] for c in cur], y=[c["ratio"] for c in cur], label=f"SmolLM2, {corpus}",
                                   color=COLORS[corpus]))
-            rnd = curve(res, "bbc", "random")
-            if len(rnd) > 1:
-                series.append(dict(x=[c["level"] for c in rnd], y=[c["ppl"] for c in rnd], label="random Q, bbc", style="x:",
-                                   color=COLORS["random"]))
         for name, vals in PAPER_PPL.items():
             ratio.append(dict(x=list(PAPER_LEVELS), y=[v / vals[0] for v in vals], label=f"paper: {name}", style="^--", color=COLORS[name]))
         for corpus in ("bbc", "docstrings"):
@@ -407,10 +415,6 @@ class SliceGPTResultsView(W.VBox):
             cur = curve(results, corpus)
             series.append(dict(x=[c["level"] for c in cur], y=[c["ppl"] for c in cur], label=f"PCA, {corpus} (95 % CI shaded)",
                                color=COLORS[corpus], band=([cur[0]["ppl"] * c["lo"] for c in cur], [cur[0]["ppl"] * c["hi"] for c in cur])))
-        rnd = curve(results, "bbc", "random")
-        if len(rnd) > 1:
-            series.append(dict(x=[c["level"] for c in rnd], y=[c["ppl"] for c in rnd], label="random Q, bbc", style="x--",
-                               color=COLORS["random"]))
         plot.draw(series, yscale="log")
         self.plot = plot
         views = [plot]
@@ -423,7 +427,8 @@ class SliceGPTResultsView(W.VBox):
                                                     [c["ratio"] * (math.exp(2 * c["se"]) - 1) for c in cal]])],
                                        xscale="log", hlines=[(1.0, "dense")])
             views.append(self.calibration_plot)
-        super().__init__([W.HTML(source_line(results.get("made_by"), extra) + claims_table(rows)), W.HBox(views)])
+        super().__init__([W.HTML(source_line(results.get("made_by"), extra) + claims_table(rows)), W.HBox(views),
+                          W.HTML(random_note(results))])
 
 
 def in_dashboard() -> bool:

@@ -164,7 +164,8 @@ def test_unknown_records_are_refused_and_the_widget_keeps_working(tiny):
 
 
 @pytest.mark.parametrize("field,value,message", [
-    ("slices", "13", "Slices L must be from 1 to the 12 records of a shard"),
+    ("slices", "13", "Slices L must be a whole number from 1 to 3 (L × k at most the model's 6 layers) (got 13)"),
+    ("per_shard", "2", "Slices L must be at most the records per shard, 2 (got 3)"),
     ("sequences", "7", "Sequences B′ must be from 1 to L! = 6 for L = 3 slices"),
     ("per_step", "3", "at most the model's 6 layers"),
     ("shards", "many", "Shards m must be a whole number from 1 to 8 (got 'many')"),

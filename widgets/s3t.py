@@ -416,7 +416,7 @@ class S3TExplorer(StudyRoot):
         if exp is None or label == "now":
             return
         self.job.cancel()
-        n = self.job.attempt(replay, exp, int(round(float(x))))
+        n = self.job.attempt(replay, exp, round(x) if isinstance(x, float) and np.isfinite(x) and abs(x) < 1e12 else x)
         if n is None:
             return
         self.say(f"Replayed the first {n} request(s) of the curves' first stream ({PRIORS[exp.curves.get('prior', 'uniform')]}"

@@ -63,9 +63,24 @@ class Settings:
 
 
 def validate(s: Settings) -> Settings:
-    """Raise :class:`UserError` naming the first control out of range (see ``SystemConfig.validate``)."""
+    """Raise :class:`UserError` naming the first control out of range (see ``SystemConfig.validate``;
+    slices L and layers per step k are checked first, against the range the other one leaves)."""
+    for name in ("slices", "per_step"):
+        v = getattr(s, name)
+        if isinstance(v, (int, np.integer)) and not 1 <= v <= _most(name, s):
+            raise UserError(f"{FIELDS[name]} must be a whole number {allowed(name, s)} (got {v}).")
+    lo, hi = PER_SHARD_RANGE
+    if isinstance(s.per_shard, (int, np.integer)) and lo <= s.per_shard <= hi and s.slices > s.per_shard:
+        raise UserError(f"Slices L must be at most the records per shard, {s.per_shard} (got {s.slices}).")
     s.config().validate()
     return s
+
+
+def _most(name: str, s: Settings) -> int:
+    """The largest slices L (or layers per step k) that the other one allows: L × k ≤ the model's layers."""
+    other = s.per_step if name == "slices" else s.slices
+    other = other if isinstance(other, (int, np.integer)) and other >= 1 else 1
+    return max(1, N_LAYERS // other)
 
 
 #: the explorer's whole-number boxes: setting -> the name its messages use
@@ -75,17 +90,14 @@ FIELDS = {"shards": "Shards m", "slices": "Slices L", "sequences": "Sequences B�
 
 def allowed(name: str, s: Settings) -> str:
     """The range of one whole-number setting, given the others (those that hold whole numbers)."""
-    whole = {k: v for k, v in vars(s).items() if isinstance(v, int)}
-    slices, per_step, per_shard = whole.get("slices", 1), whole.get("per_step", 1), whole.get("per_shard", PER_SHARD_RANGE[1])
     if name == "shards":
         return f"from {SHARDS_RANGE[0]} to {SHARDS_RANGE[1]}"
     if name == "per_shard":
-        return f"from {PER_SHARD_RANGE[0]} to {PER_SHARD_RANGE[1]:,}"
-    if name == "slices":
-        return f"from 1 to {max(1, min(per_shard, N_LAYERS // max(1, per_step)))} (L × k at most the model's {N_LAYERS} layers)"
-    if name == "per_step":
-        return f"from 1 to {max(1, N_LAYERS // max(1, slices))} (L × k at most the model's {N_LAYERS} layers)"
-    return f"from 1 to L! = {math.factorial(min(max(1, slices), 12)):,}"
+        return f"from {PER_SHARD_RANGE[0]} to {PER_SHARD_RANGE[1]}"
+    if name in ("slices", "per_step"):
+        return f"from 1 to {_most(name, s)} (L × k at most the model's {N_LAYERS} layers)"
+    slices = s.slices if isinstance(s.slices, (int, np.integer)) and s.slices >= 1 else 1
+    return f"from 1 to L! = {math.factorial(min(slices, 12)):,}"
 
 
 def whole_number(text) -> int | None:
@@ -535,6 +547,17 @@ def reset(exp: Exploration) -> None:
         exp.sisa_seconds = 0.0
 
 
+def _count(n) -> int | None:
+    """A whole number of requests from an int, an integral finite float (a chart's x) or typed text; else None."""
+    if isinstance(n, (bool, np.bool_)):
+        return None
+    if isinstance(n, (int, np.integer)):
+        return int(n)
+    if isinstance(n, (float, np.floating)):
+        return int(n) if np.isfinite(n) and float(n).is_integer() and abs(n) < 1e12 else None
+    return whole_number(n)
+
+
 def replay(exp: Exploration, n, prior_name: str | None = None, seed: int = 0) -> int:
     """Back to the loaded system, then the first ``n`` requests of the first stream that the curves
     average over (the same stream for S3T and SISA): the grid as it stood at that point of a curve.
@@ -543,7 +566,7 @@ def replay(exp: Exploration, n, prior_name: str | None = None, seed: int = 0) ->
     cfg = exp.s3t.config
     first = request_stream(exp.s3t.shard_of, exp.s3t.slice_of, horizon(exp.s3t), np.random.default_rng(seed),
                            slice_prior(prior_name, cfg.slices))
-    k = whole_number(n) if not isinstance(n, (int, np.integer)) else int(n)
+    k = _count(n)
     if k is None or not 0 <= k <= len(first):
         raise UserError(f"Requests to replay must be a whole number from 0 to {len(first)} (got {str(n)[:20]!r}).")
     reset(exp)

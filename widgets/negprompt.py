@@ -70,6 +70,8 @@ MAX_COLUMNS = 10
 KEEP_RUNS = 6
 #: picture cells of the attention and cancellation grids are shown this many pixels wide (drawn at 2x)
 CELL = 64
+#: a cancellation row's colour scale ends at this percentile of its values (a few hot pixels would wash the rest out)
+ROW_SCALE_PERCENTILE = 99
 #: colour maps: magnitudes from white (0) to dark; signed maps diverging around 0
 SEQUENTIAL, DIVERGING, HEAT = "YlGnBu", "RdBu_r", "inferno"
 COMPUTING = "<div class='dl-computing'>computing…</div>"
@@ -96,6 +98,10 @@ CSS_NEG = """<style>
   font-variant-numeric: tabular-nums; }
 .dl-np-table td:first-child { text-align: left; }
 .dl-np-caption { font-weight: 600; margin: 10px 0 2px 0; }
+.dl-negprompt-results table.dl-results { font-size: 12.5px; line-height: 1.4; margin: 6px 0 12px 0; max-width: 1200px; }
+.dl-negprompt-results table.dl-results th { background: #f3f3f3; padding: 4px 8px; border-bottom: 1px solid #bbb; text-align: left; }
+.dl-negprompt-results table.dl-results td { padding: 5px 8px; border-bottom: 1px solid #e6e6e6; vertical-align: top; }
+.dl-negprompt-results table.dl-results td:first-child { min-width: 220px; }
 .dl-np-found { font-weight: 600; }
 .dl-np-removed { color: #1b7a3a; font-weight: 600; }
 .dl-np-kept { color: #b00020; font-weight: 600; }
@@ -119,6 +125,12 @@ def _keep(store: OrderedDict, key: Any, value: Any) -> None:
     store.move_to_end(key)
     while len(store) > KEEP_RUNS:
         store.popitem(last=False)
+
+
+def crisp(images: Sequence[np.ndarray], shown: int) -> list[np.ndarray]:
+    """Small images upscaled (nearest neighbour) to at least twice the pixels they are shown at: sharp
+    at device pixel ratio 2 (an ImageStrip shows a picture at ``shown`` pixels whatever its size)."""
+    return [upscale(im, max(1, -(-2 * shown // im.shape[0]))) for im in images]
 
 
 def _kept(value: Any, *, progress=None, cancel=None) -> Any:
@@ -274,7 +286,7 @@ class NegativePromptExplorer(StudyRoot):
         self.sweep_button = W.Button(description="Sweep start steps", icon="sliders")
         self.sweep_button.add_class("dl-sweep")
         self.sweep_images = ImageStrip(title="")
-        self.sweep_fig = InteractivePlot("removal vs start step", "start step of the negative prompt", "removed (1) / kept (1)",
+        self.sweep_fig = InteractivePlot("removal vs start step", "start step of the negative prompt", "1 = yes, 0 = no",
                                          right_label="mean |Δ| outside the object", width=640, height=340)
         self.sweep_fig.add_class("dl-sweep-plot")
         self.sweep_note = W.HTML("")
@@ -513,10 +525,10 @@ class NegativePromptExplorer(StudyRoot):
             self.strip_neg.title = "no negative prompt: x₀ estimate per step"
             self.strip_ref.layout.display = "none"
         if ex.run.main.previews is not None:
-            self.strip_neg.set_images([ex.run.main.previews[i] for i in cols],
+            self.strip_neg.set_images(crisp([ex.run.main.previews[i] for i in cols], self.strip_neg.size),
                                       [f"{i}{'•' if ex.has_negative and start <= i < end else ''}" for i in cols])
         if ex.run.trunk.previews is not None and ex.has_negative:
-            self.strip_ref.set_images([ex.run.trunk.previews[i] for i in cols], [str(i) for i in cols])
+            self.strip_ref.set_images(crisp([ex.run.trunk.previews[i] for i in cols], self.strip_ref.size), [str(i) for i in cols])
 
     def _pick_words(self, ex: Exploration) -> None:
         labels = [w.label for w in ex.words]
@@ -624,7 +636,7 @@ class NegativePromptExplorer(StudyRoot):
             if arr is None:
                 continue
             maps = [arr[i] for i in cols]
-            top = float(max(np.nanmax(np.abs(m)) for m in maps)) or 1.0
+            top = float(np.nanpercentile(np.abs(np.stack(maps)), ROW_SCALE_PERCENTILE)) or 1.0
             lo, hi = (-1.0, 1.0) if signed else (0.0, top)  # a cosine's scale is its whole range, centred on 0
             self.cancel_rows.append(dict(label=label, maps=maps, vmin=lo, vmax=hi, cmap=cmap,
                                          images=[colorize(m, lo, hi, cmap) for m in maps], legend=legend_html(lo, hi, cmap)))
@@ -637,7 +649,8 @@ class NegativePromptExplorer(StudyRoot):
                  "pushes by w·P − (w−1)·N instead of w·P. Rows: how far the positive and negative predictions differ, how far "
                  "the negative prompt moves the prediction from the empty prompt's, cos(P, N) per pixel (red: the two pushes "
                  "align, blue: they oppose), and how far the latent has drifted from the run without the negative prompt. Each "
-                 "row has its own colour scale; • marks steps where the negative prompt acts.</div>")
+                 "row has its own colour scale (magnitudes up to the row's 99th percentile, darker = larger; the cosine from −1 "
+                 "to 1); • marks steps where the negative prompt acts.</div>")
         neg = ex.negated()
         w = ex.word(ex.negative_noun() or "")
         nz = ex.neutralization(w) if w is not None else None
@@ -690,9 +703,9 @@ class NegativePromptExplorer(StudyRoot):
         if key is not None:
             _keep(self._swept, key, sw)
         self.sweep, self._sweep_key = sw, key
-        marks = ["" if r is None else (" ✓ removed" if r else " ✗ still there") for r in sw.removed]
+        marks = ["" if r is None else (" ✓" if r else " ✗") for r in sw.removed]
         self.sweep_images.title = f"final image for each start step ('{sw.target}': ✓ removed, ✗ still there)"
-        self.sweep_images.set_images(sw.images, [f"start {k}{m}" for k, m in zip(sw.starts, marks)])
+        self.sweep_images.set_images(crisp(sw.images, self.sweep_images.size), [f"start {k}{m}" for k, m in zip(sw.starts, marks)])
         series = []
         if sw.removed[0] is not None:
             words = ["still there", "removed"]
@@ -733,8 +746,7 @@ def _table(title: str, head: list[str], rows: list[list[str]], note: str = "") -
 DEFINITIONS_NOTE = ("Settled at f: the step after which the word's attention on its object stays f of the way from chance to "
                     "its final focus. A lower f finds an earlier step; the paper's ≈ 5 of 30 matches the lowest.")
 REMOVAL_NOTE = ("Whole-object negative started at each step (every step up to 9, then every third). Background change: mean "
-                "|Δpixel| outside the object; × start 0 compares it with starting at step 0, scene by scene. In the chart below, "
-                "click a start step to try it in the explorer.")
+                "|Δpixel| outside the object; × start 0 compares it with starting at step 0, scene by scene.")
 
 
 class NegativePromptResultsView(W.VBox):
@@ -757,11 +769,12 @@ class NegativePromptResultsView(W.VBox):
                         + _table("Whole-object negative: removal and background change by start step", *removal_table(summary),
                                  note=REMOVAL_NOTE))
         tables.add_class("dl-results-extra")
-        self.removal_fig = self._removal_fig(summary)
+        self.removal_fig = self._removal_fig(summary, clickable=explorer is not None)
         self.overlap_fig = self._overlap_fig(results)
         self.reverse_fig = self._reverse_fig(summary)
         super().__init__([head, tables, W.HBox([self._attention_fig(summary), self.overlap_fig], layout=W.Layout(flex_flow="row wrap")),
                           W.HBox([self.removal_fig, self.reverse_fig], layout=W.Layout(flex_flow="row wrap"))])
+        self.add_class("dl-negprompt-results")
         self.rows = rows
         if explorer is not None:
             self.removal_fig.on_click(lambda x, y, label: explorer.use_start(x, summary["steps"]))
@@ -793,8 +806,9 @@ class NegativePromptResultsView(W.VBox):
         return fig
 
     @staticmethod
-    def _removal_fig(s: dict) -> InteractivePlot:
-        fig = InteractivePlot("removal vs start step (click a start to try it)", "start step of the negative prompt", "share of scenes",
+    def _removal_fig(s: dict, clickable: bool = False) -> InteractivePlot:
+        title = "removal vs start step" + (" (click a start to try it above)" if clickable else "")
+        fig = InteractivePlot(title, "start step of the negative prompt", "share of scenes",
                               yfmt=".0%", right_label="mean |Δ| outside the object", width=560, height=340)
         fig.add_class("dl-results-removal")
         labels = {"noun": "noun negative", "adjective": "adjective negative", "object": "object negative",

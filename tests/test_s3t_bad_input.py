@@ -132,7 +132,7 @@ def test_chart_clicks_out_of_range(ex):
     n = len(ex.exploration.curves["x"]) - 1
     for x in BAD_NUMBERS + [n + 1, 2.5, "7", None]:
         ex.forget()
-        ex.replay_to(x, "S3T (mean of 200 streams)")
+        ex.replay_to(x, "S3T, mean of 200 streams")
         if ex.job.error == "":  # a count in range (a float x is rounded to its point)
             assert x in (0, 2.5, "7")
             assert int(ex.exploration.s3t_service.deleted.sum()) == {0: 0, 2.5: 2, "7": 7}[x]

@@ -91,7 +91,7 @@ def test_the_default_run_is_computed_once_for_every_kernel(tmp_path, monkeypatch
 def test_one_colour_per_system_everywhere(tiny):
     ex = tiny
     ex.forget()
-    acc = {s["label"].split(" (")[0]: s["color"] for s in ex.acc_plot.series if s.get("label") != "now"}
+    acc = {s["label"].split(",")[0]: s["color"] for s in ex.acc_plot.series if s.get("label") != "now"}
     cap = {s["label"].split(" ")[0]: s["color"] for s in ex.cap_plot.series}
     assert acc == {"S3T": COLORS["s3t"], "SISA": COLORS["sisa"]} and cap == acc
     assert COLORS["s3t"] != COLORS["sisa"]

@@ -72,7 +72,7 @@ STYLE = """<style>
 .dl-s3t .dl-stale-note { color: #7a5b00; font-weight: 500; }
 .dl-s3t .dl-computing { color: #777; font-style: italic; padding: 6px 0; }
 .dl-s3t .dl-grid-table td { height: 20px; }
-.dl-s3t .dl-help { color: #666; font-size: 0.9em; max-width: 1100px; }
+.dl-s3t .dl-help { color: #666; font-size: 0.9em; line-height: 1.4; max-width: 1100px; margin: 4px 0; }
 </style>"""
 COMPUTING = "<div class='dl-computing'>computing…</div>"
 
@@ -87,9 +87,11 @@ LEGEND = ("<div class='dl-help'>Each cell is one step's adapters, labelled with 
           f"{_swatch('sisa', SERVED, 'served')} {_swatch('sisa', ON, 'alive')} {_swatch('sisa', OFF, 'switched off')}; a red "
           "frame marks the slice of the last request. Try one deletion, a burst of 20, a stream from the one-hot-slice prior, "
           "then B′ = 1 against B′ = 3.</div>")
-CLICK_HELP = ("<div class='dl-help'>Hover a curve for its values; drag to zoom (double-click: back); click a legend entry to "
-              "hide a line. <b>Click a point</b> of a curve to replay the curves' first request stream (the same for S3T and "
-              "SISA) up to that many requests: the grids above then show that moment.</div>")
+CLICK_HELP = ("<div class='dl-help'>The curves replay random request streams on the loaded system: the shaded band is ± 2 "
+              "standard errors of the mean over the streams, and a system that cannot serve counts as 0 % accuracy. Hover a "
+              "curve for its values; drag to zoom (double-click: back); click a legend entry to hide a line. <b>Click a "
+              "point</b> of a curve to replay the curves' first request stream (the same for S3T and SISA) up to that many "
+              "requests: the grids above then show that moment.</div>")
 
 
 def _rows_shown(sequences: int, served: int | None) -> list[int]:
@@ -126,7 +128,7 @@ def grid_html(exp: Exploration, kind: str, service, title: str) -> str:
                 border = "2px solid #b00020" if hit else "1px solid #fff"
                 cells.append(f"<td class='dl-cell dl-state-{state}' style='background:{bg};color:{fg};border:{border};"
                              f"width:46px;text-align:center;font-size:12px'>S{s + 1}</td>")
-            label = f"<td rowspan='{span}' style='font-size:12px;padding-right:8px'>shard {h + 1}<br>" \
+            label = f"<td rowspan='{span}' style='font-size:12px;line-height:1.15;padding-right:8px'>shard {h + 1}<br>" \
                     f"<span style='font-size:10px'>{note}</span></td>" if j == 0 else ""
             rows.append(f"<tr>{label}<td style='font-size:10px;color:#666'>seq {b + 1}</td>{''.join(cells)}</tr>")
         if hidden:
@@ -137,9 +139,16 @@ def grid_html(exp: Exploration, kind: str, service, title: str) -> str:
             f"<table class='dl-grid-table' style='border-collapse:collapse'><tr><th></th><th></th>{head}</tr>{''.join(rows)}</table>")
 
 
+def percent_plot(title: str, ylabel: str, width: int = 560, height: int = 340) -> InteractivePlot:
+    """A share (accuracy, a probability) against deletion requests: ticks and tooltips in %."""
+    plot = InteractivePlot(title, "deletion requests", ylabel, yfmt=".1%", xfmt=",d", width=width, height=height)
+    plot.figure.layout.yaxis.tickformat = ".0%"
+    return plot
+
+
 def accuracy_plot(title: str, width: int = 560, height: int = 340) -> InteractivePlot:
     """Test accuracy against deletion requests (values in %, requests counted)."""
-    plot = InteractivePlot(title, "deletion requests", "test accuracy", yfmt=".1%", xfmt=",d", width=width, height=height)
+    plot = percent_plot(title, "test accuracy", width, height)
     plot.add_class("dl-acc")
     return plot
 
@@ -182,8 +191,7 @@ class S3TExplorer(StudyRoot):
         self.stale_note = W.HTML("")
         self.stale_note.add_class("dl-stale-note")
         self.acc_plot = accuracy_plot("accuracy while requests arrive")
-        self.cap_plot = InteractivePlot("can the system still serve?", "deletion requests", "P(some shard serves)", yfmt=".1%",
-                                        xfmt=",d", width=560, height=340)
+        self.cap_plot = percent_plot("can the system still serve?", "P(some shard serves)")
         self.cap_plot.add_class("dl-cap")
         for plot in (self.acc_plot, self.cap_plot):
             plot.draw([], note="computing…")
@@ -206,7 +214,7 @@ class S3TExplorer(StudyRoot):
         lay = W.Layout(width="150px")
         wide = {"description_width": "initial"}
         self.dataset = W.Dropdown(options=[(v, k) for k, v in DATASETS.items()], value=s.dataset, description="Data",
-                                  layout=W.Layout(width="560px"))
+                                  layout=W.Layout(width="680px"))
         self.strategy = W.Dropdown(options=[(v, k) for k, v in STRATEGIES.items()], value=s.strategy, description="Sequences",
                                    layout=W.Layout(width="400px"))
         self.prior = W.Dropdown(options=[(v, k) for k, v in PRIORS.items()], value=s.prior, description="Prior",
@@ -485,7 +493,7 @@ class S3TExplorer(StudyRoot):
         x = c["x"]
         acc, cap = [], []
         for k in ("s3t", "sisa"):
-            acc.append(accuracy_series(x, c[f"{k}_accuracy"], c[f"{k}_accuracy_se"], k, f"{NAMES[k]} (mean of {c['streams']} streams)"))
+            acc.append(accuracy_series(x, c[f"{k}_accuracy"], c[f"{k}_accuracy_se"], k, f"{NAMES[k]}, mean of {c['streams']} streams"))
             cap.append(dict(x=x, y=c[f"{k}_serving"], label=f"{NAMES[k]} simulated", style="-", color=COLORS[k]))
             if c["prior"] == "uniform":
                 cap.append(dict(x=x, y=c[f"{k}_analytic"], label=f"{NAMES[k]} exact, m·L·H(m·d)", style="--", color=COLORS[k]))
@@ -495,7 +503,7 @@ class S3TExplorer(StudyRoot):
             acc.append(dict(x=[now], y=[0.0 if a is None else a], style="o", markersize=11, color=COLORS[k], label="now",
                             legend=k == "s3t", text=[f"{NAMES[k]} after the {now} request(s) sent so far"]))
         prior = PRIORS[c["prior"]].split(":")[0]
-        self.acc_plot.title = f"accuracy while requests arrive ({prior} prior; bands: ± 2 s.e. over streams)"
+        self.acc_plot.title = f"accuracy as requests arrive ({prior} prior)"
         self.acc_plot.figure.layout.title.text = escape(self.acc_plot.title)
         self.acc_plot.draw(acc, ylim=(0, 1), vlines=[(now, "now")] if now else [])
         rates = [(c["s3t_rate"], "S3T expected"), (c["sisa_rate"], "SISA expected")] if c["prior"] == "uniform" else []

@@ -155,7 +155,10 @@ def test_a_malformed_comm_open_sends_no_traceback_to_the_visitor(voila_server):
         ws.close()
         return received
 
-    received = asyncio.run(talk())
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # the browser fixtures may already run an event loop in this thread
+        received = pool.submit(asyncio.run, talk()).result()
     text = "\n".join(received)
     assert "Traceback" not in text and "site-packages" not in text and '"msg_type": "error"' not in text
     assert "Traceback" in voila_server.log() or "comm" in voila_server.log().lower()

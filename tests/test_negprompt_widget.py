@@ -318,3 +318,19 @@ def test_results_view_click_moves_the_explorers_start(tiny_pipe):
     i = c["starts"].index(15)
     view.removal_fig.click("removed: object negative", i)
     assert w.negative_on.value and w.start.value == round(15 * 8 / 30) and w.result.settings.start == w.start.value
+
+
+def test_explorer_jobs_can_travel_to_a_dask_worker(tiny_model_dir):
+    """Heavy jobs go to a Dask cluster when one is configured: the job function and its arguments
+    (the checkpoint's folder, the settings, the trunk cache) must pickle, and the copy must work."""
+    import pickle
+
+    from deletionlab.negprompt.explore import explore_job
+
+    w = NegativePromptExplorer(checkpoints=[Checkpoint("tiny (local)", tiny_model_dir)], sync=True, steps=4)
+    job = w.job.runner.current
+    fn, args = pickle.loads(pickle.dumps((explore_job, (tiny_model_dir, w.result.settings, w._cache, "model"))))
+    assert fn is explore_job and args[2].trunk_for(w.result.settings) is not None
+    ex = fn(*args)
+    np.testing.assert_array_equal(ex.result, w.result.result)
+    assert ex.run.unet_calls == 4 and job.heavy  # a branch from the copied trunk

@@ -75,6 +75,14 @@ class TrunkCache:
         self._lock = threading.RLock()
         self.clear()
 
+    def __getstate__(self) -> dict:  # a job sent to a Dask worker carries its cache (the lock stays here)
+        with self._lock:
+            return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     def clear(self) -> None:
         with self._lock:
             self._pipe: int | None = None

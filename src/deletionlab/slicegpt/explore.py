@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from deletionlab.core import UserError, asset_path, check_cancel, no_progress
+from deletionlab.core.cache import cached, is_cached
 from deletionlab.slicegpt import (
     DEFAULT_CAL_SEQS,
     DEFAULT_CALIBRATION,
@@ -40,6 +42,8 @@ MAX_PROMPT = 500
 RAMP_MAX = 100 / 1.5
 #: the longest custom calibration text, in characters (about 250k tokens)
 MAX_CUSTOM_TEXT = 1_000_000
+#: how many new tokens the side-by-side generation may write
+MAX_NEW_TOKENS = 200
 
 
 @dataclass(frozen=True)
@@ -81,11 +85,11 @@ def validate(s: Settings, n_blocks: int | None = None, hidden: int | None = None
     else:
         bad = [x for x in s.per_layer if not _finite(x) or not 0 <= x < 100]
         if bad:
-            raise UserError(f"Every per-layer slicing value must be from 0 % to below 100 % (got {bad[0]:g} %).")
+            raise UserError(f"Every per-block slicing value must be from 0 % to below 100 % (got {bad[0]:g} %).")
         if not any(x > 0 for x in s.per_layer):
-            raise UserError("The per-layer schedule slices nothing: give at least one block more than 0 %.")
+            raise UserError("The per-block schedule slices nothing: give at least one block more than 0 %.")
         if n_blocks is not None and len(s.per_layer) != n_blocks:
-            raise UserError(f"The per-layer schedule needs one value per block: {n_blocks} values (got {len(s.per_layer)}).")
+            raise UserError(f"The per-block schedule needs one value per block: {n_blocks} values (got {len(s.per_layer)}).")
     if hidden is not None and s.n_calibration * s.seq_len < hidden:
         raise UserError(f"Calibration must hold at least as many tokens as the model is wide ({hidden}): {s.n_calibration} × {s.seq_len} = "
                         f"{s.n_calibration * s.seq_len} tokens leave the PCA undetermined; pick a larger calibration size.")
@@ -128,18 +132,58 @@ def _sub(progress, lo: float, hi: float):
 
 @dataclass
 class Exploration:
-    """One live run: the numbers (``to_dict()``) and, for generation and export, both models."""
+    """One run: the numbers (``to_dict()``), its settings and, for generation and export, both
+    models (``None`` when the numbers came from the shared result cache or the shipped run:
+    :func:`ensure_models` rebuilds them, the slicing is deterministic)."""
 
     data: dict
     dense: Any = field(default=None, repr=False)
     sliced: Any = field(default=None, repr=False)
     tokenizer: Any = field(default=None, repr=False)
+    settings: Settings | None = None
+    key: tuple | None = None
+    source: str = "computed"  # "computed" here, read from the shared "cache", or the "shipped" run
 
     def to_dict(self) -> dict:
         return self.data
 
 
 _DENSE_CACHE: dict[tuple, Any] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+def in_helper(fn, cancel, poll: float = 0.1):
+    """``fn()`` in a helper thread while the job checks ``cancel`` every ``poll`` seconds: a cancel
+    returns at once, even during the imports and the model load, which cannot check the token; the
+    helper then finishes in the background (the model it loads stays cached for the next job)."""
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting job
+            box["error"] = exc
+
+    helper = threading.Thread(target=target, name="dl-slicegpt-load", daemon=True)
+    helper.start()
+    while helper.is_alive():
+        check_cancel(cancel)
+        helper.join(poll)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def load_model(choice, progress=no_progress, cancel=None):
+    """(dense model, tokenizer), loaded once per kernel (``models.load`` keeps it), cancellable within
+    a poll even while torch and transformers are imported."""
+    from deletionlab.slicegpt import models as M
+
+    def load():
+        with _LOAD_LOCK:
+            return M.load(choice, progress, cancel)
+
+    return in_helper(load, cancel)
 
 
 def _calibration(s: Settings, tok):
@@ -196,24 +240,19 @@ def summarize(ev_dense: dict, ev_sliced: dict) -> dict:
 
 def explore(s: Settings, *, progress=no_progress, cancel=None, models: list | None = None) -> Exploration:
     """Slice the chosen model with ``s`` and measure dense vs sliced (see the module docstring)."""
-    import torch
-
     from deletionlab.slicegpt import models as M
-    from deletionlab.slicegpt.slicing import slice_model
 
     validate(s)
     t0 = time.time()
     choice = M.choice_by_key(s.model, models)
-    M.preflight(choice)
     progress(0, 1, "loading the model")
-    dense, tok = M.load(choice, _sub(progress, 0, 0.1), cancel)
+    dense, tok = load_model(choice, _sub(progress, 0, 0.1), cancel)  # the memory check runs first
+    import torch
+
     n_blocks, hidden = dense.config.num_hidden_layers, dense.config.hidden_size
     validate(s, n_blocks, hidden)
-    cal = _calibration(s, tok)
-    check_cancel(cancel)
     with torch.no_grad():
-        sliced, info = slice_model(dense, list(cal.split(4)), fractions(s, n_blocks), orientation=s.orientation, seed=s.seed,
-                                   progress=_sub(progress, 0.1, 0.5), cancel=cancel)
+        sliced, info = _slice(s, dense, tok, _sub(progress, 0.1, 0.5), cancel)
         key = ("dense", s.model, s.eval_windows, s.seq_len, s.probe_items)
         ev_d = _evaluate(dense, tok, s, key, _sub(progress, 0.5, 0.7), cancel)
         ev_s = _evaluate(sliced, tok, s, ("sliced",), _sub(progress, 0.7, 0.9), cancel)
@@ -224,7 +263,85 @@ def explore(s: Settings, *, progress=no_progress, cancel=None, models: list | No
             "eval": summarize(ev_d, ev_s), "nll": {"dense": ev_d, "sliced": ev_s}, **size,
             "seconds": round(time.time() - t0, 1), "threads": torch.get_num_threads()}
     progress(1, 1, "done")
-    return Exploration(data, dense, sliced, tok)
+    return Exploration(data, dense, sliced, tok, settings=s)
+
+
+def _slice(s: Settings, dense, tok, progress, cancel):
+    """(sliced model, SliceInfo) of ``dense`` with the settings (deterministic: same settings, same model)."""
+    from deletionlab.slicegpt.slicing import slice_model
+
+    cal = _calibration(s, tok)
+    check_cancel(cancel)
+    return slice_model(dense, list(cal.split(4)), fractions(s, dense.config.num_hidden_layers), orientation=s.orientation,
+                       seed=s.seed, progress=progress, cancel=cancel)
+
+
+def run_key(s: Settings, models: list | None = None) -> tuple:
+    """The shared result cache's key of a run: the settings and where the model's weights come from."""
+    from deletionlab.slicegpt import models as M
+
+    choice = M.choice_by_key(s.model, models)
+    return ("explore", asdict(s), choice.key, choice.kind, choice.path)
+
+
+def _is_shipped_run(s: Settings, key: tuple) -> dict | None:
+    """The shipped default run when ``s`` are exactly its settings on the shipped model."""
+    run = default_run()
+    if run is None or key[2] != DEFAULT_MODEL or key[3] != "shipped":
+        return None
+    mine = json.loads(json.dumps(asdict(s) | {"custom_text": ""}))
+    if not s.latency:  # the shipped run timed decoding too: it answers a run that does not ask for it
+        mine["latency"] = run.get("settings", {}).get("latency")
+    return run if run.get("settings") == mine else None
+
+
+def is_ready(s: Settings, models: list | None = None) -> bool:
+    """Whether the run of ``s`` is shipped or in the shared cache (its job only reads: no queue)."""
+    try:
+        key = run_key(validate(s), models)
+    except UserError:
+        return False
+    return _is_shipped_run(s, key) is not None or is_cached("slicegpt", key)
+
+
+def cached_explore(s: Settings, *, progress=no_progress, cancel=None, models: list | None = None) -> Exploration:
+    """:func:`explore` through the shared result cache: a run with the same settings on the same
+    model is computed once on this machine (every kernel reads it), and the shipped default run is
+    never recomputed. The models are in memory only when this call computed the run."""
+    validate(s)
+    key = run_key(s, models)
+    shipped = _is_shipped_run(s, key)
+    if shipped is not None:
+        progress(1, 1, "the shipped run of these settings")
+        return Exploration(shipped, settings=s, key=key, source="shipped")
+    live: dict = {}
+
+    def compute() -> dict:
+        live["ex"] = explore(s, progress=progress, cancel=cancel, models=models)
+        return live["ex"].to_dict()
+
+    data = cached("slicegpt", key, compute, cancel=cancel, progress=progress)
+    ex = live.get("ex") or Exploration(data, source="cache")
+    ex.settings, ex.key = s, key
+    return ex
+
+
+def ensure_models(ex: Exploration, models: list | None = None, progress=no_progress, cancel=None) -> Exploration:
+    """``ex`` with its dense and sliced models in memory: a run read from the cache (or shipped) is
+    sliced again with its own settings, without measuring anything."""
+    from deletionlab.slicegpt import models as M
+
+    if ex.sliced is not None:
+        return ex
+    if ex.settings is None:
+        raise UserError("There is no sliced model in memory yet: press Slice first.")
+    progress(0, 1, "slicing the model again (its numbers came from the shared cache)")
+    dense, tok = load_model(M.choice_by_key(ex.settings.model, models), _sub(progress, 0, 0.2), cancel)
+    import torch
+
+    with torch.no_grad():
+        sliced, _ = _slice(ex.settings, dense, tok, _sub(progress, 0.2, 1.0), cancel)
+    return Exploration(ex.data, dense, sliced, tok, settings=ex.settings, key=ex.key, source=ex.source)
 
 
 def invariance_check(model_key: str = DEFAULT_MODEL, *, calibration_tokens: tuple[int, int] = (2, 64),
@@ -232,56 +349,105 @@ def invariance_check(model_key: str = DEFAULT_MODEL, *, calibration_tokens: tupl
                      dtype: str = "float64", progress=no_progress, cancel=None, models: list | None = None) -> dict:
     """Computational invariance on a real model: max |Δ logits| between the original and the
     fused + rotated (unsliced) model in ``dtype``, on held-out BBC text."""
-    import torch
-
     from deletionlab.slicegpt import models as M
-    from deletionlab.slicegpt.data import corpus, token_windows
-    from deletionlab.slicegpt.slicing import invariance_error
 
     if dtype not in ("float64", "float32"):
         raise UserError(f"Precision must be float64 or float32 (got {dtype}).")
     choice = M.choice_by_key(model_key, models)
-    model, tok = M.load(choice, _sub(progress, 0, 0.2), cancel)
-    cal = token_windows(tok, corpus("bbc", "calibration"), *calibration_tokens, seed=0)
-    test = token_windows(tok, corpus("bbc", "heldout"), *test_tokens)
-    t0 = time.time()
-    out = invariance_error(model, [cal], test, dtype=getattr(torch, dtype), progress=_sub(progress, 0.2, 1.0), cancel=cancel)
-    return out | {"model": choice.label, "seconds": round(time.time() - t0, 1)}
+
+    def compute() -> dict:
+        model, tok = load_model(choice, _sub(progress, 0, 0.2), cancel)
+        import torch
+
+        from deletionlab.slicegpt.data import corpus, token_windows
+        from deletionlab.slicegpt.slicing import invariance_error
+
+        cal = token_windows(tok, corpus("bbc", "calibration"), *calibration_tokens, seed=0)
+        test = token_windows(tok, corpus("bbc", "heldout"), *test_tokens)
+        t0 = time.time()
+        out = invariance_error(model, [cal], test, dtype=getattr(torch, dtype), progress=_sub(progress, 0.2, 1.0), cancel=cancel)
+        return out | {"model": choice.label, "seconds": round(time.time() - t0, 1)}
+
+    key = ("invariance", choice.key, choice.kind, choice.path, tuple(calibration_tokens), tuple(test_tokens), dtype)
+    return cached("slicegpt", key, compute, cancel=cancel, progress=progress)
 
 
-def generate_pair(exploration: Exploration, prompt: str, new_tokens: int = 40, *, progress=no_progress, cancel=None) -> dict:
-    """The dense and the sliced model's greedy continuations of ``prompt``, side by side."""
-    from deletionlab.slicegpt.measure import generate
+def _short(x: Any) -> str:
+    """A number for a message: huge or odd values stay short."""
+    try:
+        f = float(x)
+    except (TypeError, ValueError, OverflowError):
+        return repr(x)[:20]
+    return f"{f:.3g}" if not math.isfinite(f) or abs(f) >= 1e6 else f"{f:g}"
 
-    prompt = (prompt or "").strip()
+
+def check_new_tokens(n: Any) -> int:
+    """The generation length as an int from 1 to :data:`MAX_NEW_TOKENS`, or a sentence naming the field."""
+    try:
+        ok = isinstance(n, (int, float)) and not isinstance(n, bool) and _finite(float(n)) and float(n).is_integer()
+    except OverflowError:
+        ok = False
+    if not ok or not 1 <= n <= MAX_NEW_TOKENS:
+        raise UserError(f"Generation length must be a whole number of tokens from 1 to {MAX_NEW_TOKENS} (got {_short(n)}).")
+    return int(n)
+
+
+def check_prompt(prompt: Any) -> str:
+    """The prompt, stripped; a sentence naming the field when it is empty or too long."""
+    prompt = prompt.strip() if isinstance(prompt, str) else ""
     if not prompt:
         raise UserError("The prompt is empty: type a few words for both models to continue.")
     if len(prompt) > MAX_PROMPT:
-        raise UserError(f"The prompt must be at most {MAX_PROMPT} characters (got {len(prompt)}).")
-    if exploration is None or exploration.sliced is None:
+        raise UserError(f"The prompt must be at most {MAX_PROMPT} characters (got {len(prompt):,}).")
+    return prompt
+
+
+def generate_pair(exploration: Exploration, prompt: str, new_tokens: int = 40, *, progress=no_progress, cancel=None,
+                  models: list | None = None) -> dict:
+    """The dense and the sliced model's greedy continuations of ``prompt``, side by side (through the
+    shared result cache: greedy decoding is deterministic). ``"exploration"`` in the result is the
+    run with its models in memory when they had to be rebuilt (``None`` otherwise)."""
+    from deletionlab.slicegpt.measure import generate
+
+    prompt, new_tokens = check_prompt(prompt), check_new_tokens(new_tokens)
+    if exploration is None or (exploration.sliced is None and exploration.settings is None):
         raise UserError("There is no sliced model in memory yet: press Slice first (generation compares the last run's models).")
-    progress(0, 2, "dense model writing")
-    dense = generate(exploration.dense, exploration.tokenizer, prompt, new_tokens, cancel)
-    progress(1, 2, "sliced model writing")
-    sliced = generate(exploration.sliced, exploration.tokenizer, prompt, new_tokens, cancel)
-    progress(2, 2, "done")
-    return {"prompt": prompt, "dense": dense, "sliced": sliced}
+    rebuilt: dict = {}
+
+    def compute() -> dict:
+        ex = ensure_models(exploration, models, _sub(progress, 0, 0.5), cancel)
+        if ex is not exploration:
+            rebuilt["ex"] = ex
+        progress(0.5, 1, "dense model writing")
+        dense = generate(ex.dense, ex.tokenizer, prompt, new_tokens, cancel)
+        progress(0.75, 1, "sliced model writing")
+        sliced = generate(ex.sliced, ex.tokenizer, prompt, new_tokens, cancel)
+        progress(1, 1, "done")
+        return {"prompt": prompt, "dense": dense, "sliced": sliced}
+
+    key = exploration.key
+    out = cached("slicegpt", ("generate", key, prompt, new_tokens), compute, cancel=cancel, progress=progress) if key else compute()
+    return out | {"exploration": rebuilt.get("ex")}
 
 
-def export_last(exploration: Exploration, *, progress=no_progress, cancel=None, root: Path | None = None) -> dict:
-    """Export the last run's sliced model under ``$DELETIONLAB_CACHE/slicegpt/exports/``."""
+def export_last(exploration: Exploration, *, progress=no_progress, cancel=None, root: Path | None = None,
+                models: list | None = None) -> dict:
+    """Export the last run's sliced model under ``$DELETIONLAB_CACHE/slicegpt/exports/`` (its models
+    rebuilt first when the run came from the cache: ``"exploration"`` in the result, else ``None``)."""
     from deletionlab.core import data_dir
     from deletionlab.slicegpt.export import describe_export, export
 
-    if exploration is None or exploration.sliced is None:
+    if exploration is None or (exploration.sliced is None and exploration.settings is None):
         raise UserError("There is no sliced model in memory yet: press Slice first, then export.")
-    s = exploration.data["settings"]
+    ex = ensure_models(exploration, models, _sub(progress, 0, 0.6), cancel)
+    s = ex.data["settings"]
     name = f"sliced-{s['model'].replace(':', '-').replace('/', '-')}-{s['slicing']:g}pct-{s['orientation']}"
     folder = (root or data_dir() / "slicegpt" / "exports") / name
-    progress(0, 1, "writing")
-    export(exploration.sliced, exploration.tokenizer, folder)
+    progress(0.6, 1, "writing")
+    check_cancel(cancel)
+    export(ex.sliced, ex.tokenizer, folder)
     progress(1, 1, "done")
-    return describe_export(folder)
+    return describe_export(folder) | {"exploration": ex if ex is not exploration else None}
 
 
 def default_run() -> dict | None:

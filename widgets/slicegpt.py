@@ -68,8 +68,6 @@ STYLE = """<style>
 #: the paper's models green and purple; the signals of a block keep their colour in the spectrum and energy-deleted charts
 COLORS = {"bbc": "tab:blue", "docstrings": "tab:orange", "random": "tab:red", "OPT-125M": "tab:green", "Llama-2-7B": "tab:purple",
           "embeddings": "tab:gray", "attention → MLP": "tab:pink", "output": "tab:brown", "slider": "grey", "cut": "black"}
-#: the perplexity charts' x axis (the slicing slider's range, with a little margin)
-LEVELS = (-2, 92)
 CHART_HELP = ("<div class='dl-help'>Hover a curve for its values; drag to zoom (double-click: back); click a legend entry to "
               "hide a line; the camera saves a PNG, <i>SVG</i> an SVG. <b>Click a point</b> of a perplexity curve to move the "
               "slicing slider to that level; <b>click a block</b> in the energy-deleted chart to see its spectrum.</div>")
@@ -258,6 +256,11 @@ class SliceGPTExplorer(StudyRoot):
         self.ratio_plot = InteractivePlot("relative to dense: ours vs the paper", "slicing", "perplexity ÷ dense", xunit="%",
                                           yunit="×", yscale="log", yfmt=".2f", width=540, height=360)
         self.ratio_plot.add_class("dl-ratio")
+        for plot in (self.spectrum_plot, self.discard_plot):  # one label per decade, in plain numbers (no "100µ")
+            plot.figure.layout.yaxis.update(dtick=1, tickformat="~g")
+        for plot in (self.ppl_plot, self.ratio_plot):  # 1, 2, 5, 10, 20, 50, … instead of bare minor digits
+            plot.figure.layout.yaxis.update(tickmode="array", tickvals=[m * 10 ** e for e in range(0, 8) for m in (1, 2, 5)],
+                                            tickformat=",~g")
         self.eval_view = W.HTML("")
         self.size_view = W.HTML("")
         self.size_view.add_class("dl-size")
@@ -311,6 +314,7 @@ class SliceGPTExplorer(StudyRoot):
         s = self.job.attempt(lambda: validate(self.settings()))
         if s is None:
             self.job.status.value = "Not sliced: fix the input named below."
+            self.job.progress.value = 0.0
             self._mark_stale("The views below show the last run, not the settings above: fix the input named in the "
                              "error line, then press Slice.")
             return
@@ -359,6 +363,8 @@ class SliceGPTExplorer(StudyRoot):
         n = self.gen_job.attempt(self._gen_settings)
         if n is None:
             self.gen_dense.value = self.gen_sliced.value = ""  # what was shown answered another prompt
+            self.gen_job.status.value = "Not generated: fix the input named below."
+            self.gen_job.progress.value = 0.0
             return
         self.gen_job.run(generate_pair, self.exploration, self.prompt.value, n, models=self._models, on_result=self._on_generated,
                          name="Generating", heavy=True, threads=1)
@@ -527,8 +533,9 @@ class SliceGPTExplorer(StudyRoot):
         if ys:
             series.append(dict(x=[level, level], y=[min(ys) / 1.2, max(ys) * 1.2], label=f"slicing slider: {level:g} %", style=":",
                                color=COLORS["slider"]))
-        self.ppl_plot.draw(series, xlim=LEVELS, note="" if series else "no results shipped")
-        self.ratio_plot.draw(ratio, xlim=LEVELS, vlines=[(level, f"slider {level:g} %")])
+        xlim = (-2, max(32, level * 1.12 + 5))  # the measured levels, and the slider when it is beyond them
+        self.ppl_plot.draw(series, xlim=xlim, note="" if series else "no results shipped")
+        self.ratio_plot.draw(ratio, xlim=xlim, vlines=[(level, f"slider {level:g} %")])
 
 
 class SliceGPTResultsView(W.VBox):

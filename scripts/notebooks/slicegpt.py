@@ -40,11 +40,23 @@ calibration tokens, 8 held-out windows per corpus, 24 probe items, decoding time
 one core of our 2-core machine when it was quiet, and several times longer while other jobs shared
 it; the dashboard opens on the shipped run of those defaults.
 
+Runs are shared: a run with the same settings on the same model is computed once on this machine
+and read back by every other notebook or dashboard visitor (pressing **Slice** with the defaults
+shows the shipped run at once). Slicing, generation, the invariance check and the export wait their
+turn in the machine-wide queue of heavy jobs ("queued — position k"), each on one CPU thread: on our
+2-core machine a small slicing run took 30 s with one thread and 62 s with two while other jobs ran.
+While a job runs the views keep the previous run ("computing…"); after an input error they are
+greyed out until the settings are valid again.
+
 **What to try.** Move *Slicing*: the *Spectra* tab redraws at once how much of each signal's energy
-that width deletes — tiny shares, yet perplexity (tab *Perplexity*) climbs fast. Press **Slice** to
-add your own point. Switch to *random Q* to see what PCA is for. *Size & speed* shows why a lightly
-sliced model can be *larger*; *Generate* lets both models continue your prompt; *Invariance & export*
-checks step 1 on the real model and writes the sliced model as a folder plain transformers reloads.
+that width deletes — tiny shares, yet perplexity (tab *Perplexity*) climbs fast. Every curve is
+interactive: hover for the value (perplexity, % of energy, × the dense model), drag to zoom, click a
+legend entry to hide a line, save it as PNG (camera) or SVG. **Click a point** of a perplexity curve
+to move the slider to that level; **click a block** in the energy-deleted chart to see its spectrum.
+Press **Slice** to add your own point. Switch to *random Q* to see what PCA is for (its points are
+one legend click away: they are far off the scale). *Size & speed* shows why a lightly sliced model
+can be *larger*; *Generate* lets both models continue your prompt; *Invariance & export* checks
+step 1 on the real model and writes the sliced model as a folder plain transformers reloads.
 """),
     ("code", """
 from deletionlab.widgets import SliceGPTExplorer

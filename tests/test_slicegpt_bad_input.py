@@ -182,6 +182,7 @@ def test_a_slicing_run_cancels_within_a_second(env, tmp_path, monkeypatch, phase
     e = SliceGPTExplorer(sync=False, models=env, results={}, run=None, model="folder:tiny-llama", cal=(8, 128))
     e.time_decoding.value = True
     e.start()
+    assert "computing…" in e.computing.value  # the views keep the last run meanwhile, and say so
     deadline = time.monotonic() + 120
     while phase and phase not in (e.job.runner.current.note or ""):
         assert e.job.runner.current.active, f"the job ended before {phase!r}: {e.job.error}"

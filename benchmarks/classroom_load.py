@@ -8,11 +8,13 @@ page in Debian's Chromium (Playwright), opened at the same moment. Per dashboard
 line ``N=<n> ...`` with page-ready and first-result p50/p95 (seconds from opening the page until the
 widget is there / until its first computed result is drawn: the job bar says "done"), ``failures:
 <k>`` (pages that showed no result within the time limit, or an error), RSS per kernel, and the
-kernels still alive 60 s after the pages closed.
+kernels still alive 60 s after the pages closed (each closed as a tab is, unload handlers run; a
+kernel whose page vanished without them is culled ~30–40 s after its last activity, ``voila.json``).
 
 Then the same is measured at N = 8 with the classroom features switched off (no heavy-job gate, no
 shared result cache: ``DELETIONLAB_GATE=0 DELETIONLAB_RESULT_CACHE=0``, which is how every kernel
-computed before), and it prints ``speedup: X.XX`` = p95 first-result at N = 8 switched off / on
+computed before; ``DELETIONLAB_THREAD_CAP=0`` too: every job with all cores, as before), and it
+prints ``speedup: X.XX`` = p95 first-result at N = 8 switched off / on
 (the worse dashboard of the two). The shared cache is emptied before each server starts, so the
 first visitor of each run computes. The whole run takes about 10-15 minutes on 2 cores.
 """
@@ -31,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+# the test configuration pins one BLAS thread per process; the dashboards of `make dashboard` do not
+_THREAD_VARS = {v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, VoilaServer  # noqa: E402
 
@@ -68,19 +72,26 @@ async def visit(browser, url: str, t0: float) -> dict:
     ctx = await browser.new_context(viewport={"width": 1200, "height": 900})
     page = await ctx.new_page()
     out = {"ready": None, "result": None, "error": ""}
+    stage = "page load"
     try:
         await page.goto(url, timeout=PAGE_LIMIT_S * 1000)
         await page.wait_for_selector(".dl-root", state="visible", timeout=PAGE_LIMIT_S * 1000)
         out["ready"] = time.monotonic() - t0
+        stage = "first result"
         await page.wait_for_function(
             "() => [...document.querySelectorAll('.dl-root .dl-jobbar .dl-status')].some(e => e.textContent.includes('done'))",
             timeout=PAGE_LIMIT_S * 1000)
         out["result"] = time.monotonic() - t0
         err = await page.locator(".dl-root .dl-error").first.inner_text() if await page.locator(".dl-root .dl-error").count() else ""
-        out["error"] = err.strip()
+        out["error"] = err.strip()[:200]
     except Exception as exc:  # noqa: BLE001 - a failed visit is counted, not raised
-        out["error"] = type(exc).__name__
-    return {"ctx": ctx, **out}
+        out["error"] = f"{type(exc).__name__} during {stage}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
+        try:  # what the page showed instead: the job bars' status lines
+            bars = await page.locator(".dl-root .dl-jobbar .dl-status").all_inner_texts()
+            out["error"] += " | job bars: " + " / ".join(b.strip()[:80] for b in bars)
+        except Exception:  # noqa: BLE001 - the page may be gone
+            pass
+    return {"ctx": ctx, "page": page, **out}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -99,6 +110,12 @@ async def classroom(url: str, n: int, server: VoilaServer) -> dict:
         visits = await asyncio.gather(*(visit(browser, url, t0) for _ in range(n)))
         pids = kernel_pids(server)
         rss = [rss_mb(p) for p in pids]
+        for v in visits:  # as a visitor closing the tab: the page's unload handler asks Voila to end its kernel
+            try:
+                await v["page"].close(run_before_unload=True)
+            except Exception:  # noqa: BLE001 - a page that already died is closed below anyway
+                pass
+        await asyncio.sleep(2)
         for v in visits:
             await v["ctx"].close()
         await browser.close()
@@ -108,7 +125,7 @@ async def classroom(url: str, n: int, server: VoilaServer) -> dict:
     ready = [v["ready"] for v in visits if v["ready"] is not None]
     result = [v["result"] for v in visits if v["result"] is not None]
     failures = sum(1 for v in visits if v["result"] is None or v["error"])
-    return {"n": n, "ready": ready, "result": result, "failures": failures,
+    return {"n": n, "ready": ready, "result": result, "failures": failures, "why": sorted({v["error"] for v in visits if v["error"]}),
             "rss": statistics.median(rss) if rss else float("nan"), "left": len(kernel_pids(server))}
 
 
@@ -118,14 +135,21 @@ def start_server(cache: Path, classroom_on: bool) -> VoilaServer:
     os.environ["DELETIONLAB_CACHE"] = str(cache)
     os.environ["DELETIONLAB_GATE"] = "1" if classroom_on else "0"
     os.environ["DELETIONLAB_RESULT_CACHE"] = "1" if classroom_on else "0"
+    os.environ["DELETIONLAB_THREAD_CAP"] = "1" if classroom_on else "0"
     os.environ.pop("DELETIONLAB_FAST", None)
+    for var, value in _THREAD_VARS.items():  # serve as `make dashboard` does
+        if value is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = value
     return VoilaServer(ROOT / "notebooks", "voila-classroom.log")
 
 
 def line(name: str, r: dict) -> str:
     return (f"N={r['n']} {name}: page-ready p50 {pct(r['ready'], .5):.1f} s p95 {pct(r['ready'], .95):.1f} s, "
             f"first-result p50 {pct(r['result'], .5):.1f} s p95 {pct(r['result'], .95):.1f} s, failures: {r['failures']}, "
-            f"RSS per kernel {r['rss']:.0f} MB, kernels left after 60 s: {r['left']}")
+            f"RSS per kernel {r['rss']:.0f} MB, kernels left after 60 s: {r['left']}"
+            + "".join(f"\n    failure: {w}" for w in r.get("why", [])))
 
 
 def main(argv: list[str] | None = None) -> int:

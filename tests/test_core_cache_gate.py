@@ -164,6 +164,23 @@ def test_a_heavy_job_runs_with_the_threads_it_asks_for(tmp_path):
         torch.set_num_threads(before)
 
 
+def test_the_thread_cap_can_be_switched_off_for_the_benchmark(monkeypatch):
+    """``DELETIONLAB_THREAD_CAP=0`` (the classroom benchmark's "before" run) leaves torch's thread count alone."""
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        monkeypatch.setenv("DELETIONLAB_THREAD_CAP", "0")
+        job = JobRunner(gate=None, client=None).submit(lambda progress, cancel: torch.get_num_threads(), heavy=True, threads=1)
+        assert job.wait(10) and job.result == 2
+        monkeypatch.setenv("DELETIONLAB_THREAD_CAP", "1")
+        job = JobRunner(gate=None, client=None).submit(lambda progress, cancel: torch.get_num_threads(), heavy=True, threads=1)
+        assert job.wait(10) and job.result == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_the_threads_cap_holds_without_the_gate_too():
     import torch
 

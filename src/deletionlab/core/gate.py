@@ -124,10 +124,18 @@ def machine_gate() -> Gate | None:
     return _machine_gate
 
 
+ENV_THREAD_CAP = "DELETIONLAB_THREAD_CAP"
+
+
 def use_threads(n: int) -> None:
-    """Give the running job ``n`` torch threads (torch is used only if it is already imported)."""
+    """Give the running job ``n`` torch threads (torch is used only if it is already imported).
+
+    ``DELETIONLAB_THREAD_CAP=0`` leaves torch's own thread count alone (every job uses all cores, as
+    before the classroom work; the classroom benchmark's "switched off" run sets it)."""
     import sys
 
+    if os.environ.get(ENV_THREAD_CAP, "1").strip().lower() in ("0", "false", "no", "off"):
+        return
     torch = sys.modules.get("torch")
     if torch is not None and n > 0:
         torch.set_num_threads(n)

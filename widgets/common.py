@@ -29,6 +29,10 @@ import traitlets as T
 from deletionlab.core.jobs import Job, JobRunner, JobStatus, UserError, user_message
 from deletionlab.core.report import Row
 
+from . import sync
+
+sync.install()  # job threads' widget updates and a new page's state request in one order (see widgets/sync.py)
+
 log = logging.getLogger("deletionlab.widgets")
 
 CSS = """

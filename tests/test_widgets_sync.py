@@ -56,6 +56,7 @@ def test_the_lock_is_installed_once():
     sync.install()
     assert Widget._deletionlab_state_lock
     assert Widget.__dict__["_handle_control_comm_msg"].__func__.__name__ == "locked_control"
+    assert Widget.send_state.__name__ == "locked_send_state" and Widget._handle_msg.__name__ == "watched_handle_msg"
 
 
 def test_a_page_connecting_during_a_jobs_update_keeps_the_jobs_last_value(wire, monkeypatch):
@@ -124,4 +125,25 @@ def test_without_the_lock_the_page_would_keep_the_stale_status(wire, monkeypatch
     Widget._handle_control_comm_msg({"content": {"data": {"method": "request_states"}}})
     t.join(5)
     assert wire.page_state(status.model_id) == "queued — position 1"
+    status.close()
+
+
+def test_updates_soon_after_a_page_asked_for_states_are_sent_again(wire, monkeypatch):
+    """The page drops updates for widgets it has not created yet (it creates them after every state
+    reply has come): an update in that gap is sent again a moment later, with the current value."""
+    monkeypatch.setattr(sync, "RESEND_AFTER", (0.2, 0.4))
+    monkeypatch.setattr(sync, "_last_load", [float("-inf")])
+    status = W.HTML("queued — position 1")
+    status.value = "running"  # no page is loading: sent once
+    time.sleep(0.6)
+    mine = [m for m in wire.messages if m[1].get("id") == status.model_id]
+    assert mine == [("update", {"id": status.model_id, "state": {"value": "running"}})]
+
+    wire.messages.clear()
+    status._handle_msg({"content": {"data": {"method": "request_state"}}})  # a page loads this widget (the slow path)
+    status.value = "Denoising: done in 1.2 s"
+    time.sleep(0.8)
+    sent = [m[1]["state"]["value"] for m in wire.messages
+            if m[0] == "update" and m[1]["id"] == status.model_id and "value" in m[1]["state"]]
+    assert sent[-3:] == ["Denoising: done in 1.2 s"] * 3, sent  # the update and two re-sends
     status.close()

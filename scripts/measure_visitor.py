@@ -5,7 +5,7 @@
 
 Serves ``notebooks/`` as ``make dashboard`` does, opens each dashboard alone in Debian's Chromium
 (Playwright), and prints one line per dashboard: seconds until the widget is shown and until its
-first result is drawn (the job bar says "done"), the kernel's resident memory once it is drawn, and
+first result is drawn (a job bar says "done", or nothing is left computing), the kernel's resident memory once it is drawn, and
 the CPU seconds the kernel, the server and the browser used. Each dashboard is opened twice: the
 first visit may compute the default run into the shared cache (``cold``, with an empty cache), the second reads it
 (``warm``: what every later visitor gets). The README's table comes from this script.
@@ -27,7 +27,10 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, VoilaServer  # noqa: E402
 
-DONE = "() => [...document.querySelectorAll('.dl-root .dl-jobbar .dl-status')].some(e => e.textContent.includes('done'))"
+#: the first result is drawn: a job bar says "done", or nothing is left computing (a dashboard that shows shipped results)
+DONE = ("() => { const bars = [...document.querySelectorAll('.dl-root .dl-jobbar .dl-status')].map(e => e.textContent);"
+        " const busy = bars.some(t => t.includes('…') || t.includes('queued')) || !!document.querySelector('.dl-root .dl-computing');"
+        " return bars.some(t => t.includes('done')) || !busy; }")
 
 
 def processes() -> dict[int, tuple[str, float, float]]:
@@ -61,6 +64,7 @@ def visit(browser, url: str) -> dict:
     page.goto(url, timeout=600_000)
     page.wait_for_selector(".dl-root", state="visible", timeout=600_000)
     ready = time.monotonic() - t0
+    page.wait_for_timeout(500)
     page.wait_for_function(DONE, timeout=600_000)
     result = time.monotonic() - t0
     page.wait_for_timeout(1500)

@@ -75,6 +75,30 @@ def check_cancel(token: CancelToken | None) -> None:
         token.check()
 
 
+def in_helper(fn: Callable[[], Any], cancel: CancelToken | None, poll: float = 0.1, name: str = "dl-helper") -> Any:
+    """``fn()`` run in a helper thread while the calling job checks ``cancel`` every ``poll`` seconds.
+
+    For a slow step that cannot check a token itself (an import, a model load, reading a corpus): a
+    cancel returns at once, and the helper finishes in the background (what it caches is there for
+    the next job). ``fn``'s exception is raised in the caller."""
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting job
+            box["error"] = exc
+
+    helper = threading.Thread(target=target, name=name, daemon=True)
+    helper.start()
+    while helper.is_alive():
+        check_cancel(cancel)
+        helper.join(poll)
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
 def user_message(exc: BaseException) -> str:
     """A short sentence for the user about an exception (the traceback goes to the log)."""
     from deletionlab.core.assets import MissingAsset

@@ -20,7 +20,7 @@ import numpy as np
 
 from deletionlab.core.assets import asset_path, data_dir
 from deletionlab.core.cache import cached, is_cached
-from deletionlab.core.jobs import CancelToken, UserError, check_cancel, no_progress
+from deletionlab.core.jobs import CancelToken, UserError, check_cancel, in_helper, no_progress
 from deletionlab.s3t import DEFAULT_CURVE_STREAMS
 from deletionlab.s3t.capacity import alive_probability, deletion_rate, first_slices, simulate
 from deletionlab.s3t.data import sample
@@ -161,26 +161,6 @@ _backbones: dict = {}
 _backbones_lock = threading.Lock()
 
 
-def in_helper(fn, cancel: CancelToken | None, poll: float = 0.1):
-    """``fn()`` run in a helper thread while the job checks ``cancel`` every ``poll`` seconds: a
-    cancel returns at once, even during a long import or model load that cannot check the token
-    itself; the helper then finishes in the background (what it caches is there for the next job)."""
-    box: dict = {}
-
-    def target() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting job
-            box["error"] = exc
-
-    helper = threading.Thread(target=target, name="dl-s3t-helper", daemon=True)
-    helper.start()
-    while helper.is_alive():
-        check_cancel(cancel)
-        helper.join(poll)
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
 
 
 def backbone(rank: int, max_len: int, cancel: CancelToken | None = None) -> Backbone:
@@ -194,7 +174,7 @@ def backbone(rank: int, max_len: int, cancel: CancelToken | None = None) -> Back
                 _backbones[key] = Backbone(rank, max_len)
             return _backbones[key]
 
-    return in_helper(load, cancel)
+    return in_helper(load, cancel, name="dl-s3t-helper")
 
 
 def encoded(cfg: SystemConfig, cancel: CancelToken | None = None):

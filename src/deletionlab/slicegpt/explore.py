@@ -22,6 +22,7 @@ from typing import Any
 
 from deletionlab.core import UserError, asset_path, check_cancel, no_progress
 from deletionlab.core.cache import cached, is_cached
+from deletionlab.core.jobs import in_helper
 from deletionlab.slicegpt import (
     DEFAULT_CAL_SEQS,
     DEFAULT_CALIBRATION,
@@ -152,26 +153,6 @@ _DENSE_CACHE: dict[tuple, Any] = {}
 _LOAD_LOCK = threading.Lock()
 
 
-def in_helper(fn, cancel, poll: float = 0.1):
-    """``fn()`` in a helper thread while the job checks ``cancel`` every ``poll`` seconds: a cancel
-    returns at once, even during the imports and the model load, which cannot check the token; the
-    helper then finishes in the background (the model it loads stays cached for the next job)."""
-    box: dict = {}
-
-    def target() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting job
-            box["error"] = exc
-
-    helper = threading.Thread(target=target, name="dl-slicegpt-load", daemon=True)
-    helper.start()
-    while helper.is_alive():
-        check_cancel(cancel)
-        helper.join(poll)
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
 
 
 def load_model(choice, progress=no_progress, cancel=None):
@@ -183,7 +164,7 @@ def load_model(choice, progress=no_progress, cancel=None):
         with _LOAD_LOCK:
             return M.load(choice, progress, cancel)
 
-    return in_helper(load, cancel)
+    return in_helper(load, cancel, name="dl-slicegpt-load")
 
 
 def _calibration(s: Settings, tok):

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +28,7 @@ import torch
 
 from deletionlab.core.assets import data_dir
 from deletionlab.core.cache import cached
-from deletionlab.core.jobs import CancelToken, Progress, UserError, check_cancel, no_progress
+from deletionlab.core.jobs import CancelToken, Progress, UserError, check_cancel, in_helper, no_progress
 from deletionlab.spacebyte import DEFAULT_PATCH, DEFAULT_RULE, DEFAULT_T_GLOBAL, DEFAULT_TEXT
 from deletionlab.spacebyte.checkpoints import MAX_NEW_BYTES, complete, load_cached, shipped
 from deletionlab.spacebyte.flops import calculator
@@ -199,26 +198,6 @@ def loss_map(text: str, model: torch.nn.Module | str = "spacebyte", *, progress:
 
 
 # -- retraining ---------------------------------------------------------------------------------------
-def cancellable(fn, cancel: CancelToken | None, poll: float = 0.05):
-    """``fn()`` in a helper thread while this one checks ``cancel`` every ``poll`` seconds: for a slow step
-    that cannot check the token itself (an import, reading a corpus). Cancelled, the job ends at once and
-    the helper finishes in the background; what it loads is cached for the next run."""
-    box: dict = {}
-
-    def target() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
-            box["error"] = exc
-
-    helper = threading.Thread(target=target, name="dl-spacebyte-warmup", daemon=True)
-    helper.start()
-    while helper.is_alive():
-        check_cancel(cancel)
-        helper.join(poll)
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
 
 
 def _warm_up(config) -> None:
@@ -246,7 +225,7 @@ def retrain(config, *, progress: Progress = no_progress, cancel: CancelToken | N
     work = data_dir() / "spacebyte" / f"retrain-{key}"
     work.mkdir(parents=True, exist_ok=True)
     progress(0, 1, "loading PyTorch's optimiser and the text")
-    cancellable(lambda: _warm_up(config), cancel)
+    in_helper(lambda: _warm_up(config), cancel, poll=0.05, name="dl-spacebyte-warmup")
     with torch_threads(1):
         return run_experiment(config, progress=progress, cancel=cancel, workdir=work, keep_models=False)
 

@@ -2,7 +2,7 @@
 never empty for a non-empty input, and the same under the same seed."""
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from deletionlab.adverbs import augment
@@ -28,8 +28,12 @@ def augmenters():
                     AEDA(tagger)] + [EDA(op=op, tagger=tagger) for op in EDA.OPS]
 
 
-@settings(max_examples=70, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+# derandomize: CI runs the same 70 examples every time (a new counterexample found by a local run with
+# derandomize off becomes an @example below)
+@settings(max_examples=70, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(text=TEXTS, seed=st.integers(0, 2**32 - 1))
+@example(text="really  ,really", seed=0)  # random deletion of the first word left ",really" (a whitespace token came first)
 def test_outputs_are_normalised_non_empty_and_deterministic(augmenters, text, seed):
     tagger, augs = augmenters
     doc = tagger(text)

@@ -151,7 +151,7 @@ def rebuild(doc, delete: Iterable[int] = (), replace: dict[int, str] | None = No
         if i in delete:
             if pieces:
                 run_ws = bool(run_ws) or bool(pieces[-1][1]) or bool(tok.whitespace_)
-            lead_deleted = lead_deleted or not pieces
+            lead_deleted = lead_deleted or not _words(pieces)
             continue
         text = replace.get(i, tok.text)
         if i not in replace and _orphan(text, pieces, run_ws, lead_deleted):
@@ -170,10 +170,15 @@ def rebuild(doc, delete: Iterable[int] = (), replace: dict[int, str] | None = No
     return normalize_ws("".join(t + g for t, g, _ in pieces))
 
 
+def _words(pieces: list) -> bool:
+    """Whether anything but whitespace has been kept so far."""
+    return any(p[0].strip() for p in pieces)
+
+
 def _orphan(text: str, pieces: list, run_ws, lead_deleted: bool) -> bool:
     """A kept punctuation token left without its word: first in the text after a deletion, or a
     separator right after another separator across a deleted run."""
-    if not pieces:
+    if not _words(pieces):  # whitespace-only tokens (spaCy keeps runs of spaces as tokens) do not count
         return lead_deleted and text in LEADING_DROPPED
     return run_ws is not None and text in SEPARATORS and pieces[-1][0] in SEPARATORS
 

@@ -89,6 +89,18 @@ class VoilaServer:
             self.proc.kill()
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module's tests: tiny models run fastest on one thread; two threads on a
+    busy 2-core machine run ~30x slower. Use with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def voila_server():
     """Voila serving notebooks/ exactly as the dashboards are served (one per test session)."""

@@ -8,16 +8,7 @@ from deletionlab.negprompt import analysis, world
 from deletionlab.negprompt.experiment import NEGATIVE_KINDS, SceneResult, StudyResults, draw_scenes, negative_for, scene_study
 from deletionlab.negprompt.sampler import Settings, run
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models run fastest on one thread; two threads on a busy 2-core machine run ~30x slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: one torch thread (conftest)
 
 
 def test_settle_step_is_the_first_step_from_which_the_curve_stays_up():

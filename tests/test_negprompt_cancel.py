@@ -11,16 +11,7 @@ from deletionlab.core.jobs import Cancelled
 from deletionlab.negprompt.experiment import ExperimentConfig, run_experiment
 from deletionlab.negprompt.explore import Settings, explore, removal_sweep
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models run fastest on one thread; two threads on a busy 2-core machine run ~30x slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: one torch thread (conftest)
 
 LIMIT_S = 1.0  # the promise: a job stops within a second of cancel
 DEFAULT = Settings("a red circle above a blue shape", "a blue square", 30, 5.0, 28)

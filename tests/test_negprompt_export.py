@@ -6,16 +6,7 @@ import pytest
 from deletionlab.negprompt.export import a1111, comfy_percents, diffusers_snippet, export
 from deletionlab.negprompt.sampler import Settings, run
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models run fastest on one thread; two threads on a busy 2-core machine run ~30x slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: one torch thread (conftest)
 
 
 def test_a1111_prompt_editing():

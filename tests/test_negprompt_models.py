@@ -10,16 +10,7 @@ from deletionlab.core import UserError
 from deletionlab.negprompt import models
 from deletionlab.negprompt.training import TrainConfig, Trainer
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models run fastest on one thread; two threads on a busy 2-core machine run ~30x slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: one torch thread (conftest)
 
 
 def test_folders_that_are_not_sd_checkpoints(tmp_path):

@@ -7,16 +7,7 @@ import torch
 from deletionlab.core import UserError
 from deletionlab.negprompt.sampler import NegativeWindowCallback, Settings, pipeline_image, run, validate
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models run fastest on one thread; two threads on a busy 2-core machine run ~30x slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: one torch thread (conftest)
 
 PROMPT, NEG = "a red circle above a blue square", "a blue square"
 

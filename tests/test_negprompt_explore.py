@@ -1,5 +1,10 @@
 """What the explorer computes without a screen: difference pictures, the trunk cache, the sweep's checks."""
 
+import pickle
+import subprocess
+import sys
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -64,3 +69,38 @@ def test_sweep_refuses_to_judge_captions_it_cannot_read(tiny_pipe):
     assert sw2.removed == [None] and sw2.adaptive_start is None and any("'no'" in n for n in sw2.notices)
     good = Settings("a red square above a blue circle", "a blue circle", steps=3, guidance=4.0, seed=2)
     assert removal_sweep(tiny_pipe, good, explore(tiny_pipe, good), starts=[0]).notices == []
+
+
+def test_a_stored_exploration_branches_like_a_fresh_one(tiny_pipe):
+    """The shared result cache pickles an exploration; a kernel that read it re-renders a new start
+    from its trunk (the scheduler inside each snapshot is restored) with the fresh run's image."""
+    s = Settings("a red circle above a blue square", "a blue square", steps=6, guidance=4.0, seed=3, start=0)
+    stored = pickle.loads(pickle.dumps(explore(tiny_pipe, s)))
+    cache = TrunkCache()
+    cache.remember(stored.run)
+    later = replace(s, start=4)
+    again = explore(tiny_pipe, later, cache=cache)
+    assert again.run.unet_calls == 6 - 4
+    fresh = explore(tiny_pipe, later)
+    assert np.abs(again.run.main.image - fresh.run.main.image).max() <= 1e-5
+
+
+def test_showing_a_stored_exploration_imports_neither_diffusers_nor_scipy_stats(tiny_pipe, tmp_path):
+    """What a dashboard kernel does when the default run comes from the shared cache: import the
+    explorer, read the stored run, draw it. Importing diffusers (+ transformers) and scipy.stats
+    would cost every visitor about two CPU-seconds, so none of it may need them."""
+    s = Settings("a red circle above a blue square", "a blue square", steps=4, guidance=4.0, seed=2, start=1)
+    path = tmp_path / "exploration.pkl"
+    path.write_bytes(pickle.dumps(explore(tiny_pipe, s)))
+    code = (
+        "import pickle, sys\n"
+        "from deletionlab.widgets import NegativePromptExplorer, NegativePromptResultsView\n"
+        f"ex = pickle.loads(open({str(path)!r}, 'rb').read())\n"
+        "explorer = NegativePromptExplorer(autorun=False)\n"
+        "explorer._show(ex)\n"
+        "assert explorer.result is ex and ex.difference.shape[-1] == 3\n"
+        "print(sorted(m for m in ('diffusers', 'transformers', 'scipy.stats') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"

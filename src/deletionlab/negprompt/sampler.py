@@ -10,7 +10,7 @@ where the empty prompt usually stands::
 encode the prompts (:func:`encode`), prepare the latents and timesteps, denoise step by step, decode.
 With the window covering every step it gives the pipeline's image for the same seed and scheduler
 (a test checks max |Δpixel| ≤ 1e-3); :func:`pipeline_image` runs the pipeline itself, with a
-:class:`NegativeWindowCallback` for a window.
+:class:`~deletionlab.negprompt.callback.NegativeWindowCallback` for a window.
 
 It runs several *branches* at once. The **trunk** never uses the negative prompt; every other
 branch has a window ``[start, end)``. A branch is identical to the trunk before its start, so it
@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy
 import inspect
 import math
+import pickle
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -38,8 +39,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from diffusers.callbacks import PipelineCallback
-from diffusers.configuration_utils import register_to_config
 
 from deletionlab.core.jobs import CancelToken, Progress, UserError, check_cancel, no_progress
 from deletionlab.negprompt import DEFAULT_GUIDANCE, DEFAULT_STEPS
@@ -320,8 +319,10 @@ class StepRecord:
     negative_active: bool = False
 
 
-#: the state of the trunk before one step: (latent, scheduler, random generator state)
-Snapshot = tuple[torch.Tensor, Any, torch.ByteTensor]
+#: the state of the trunk before one step: (latent, the pickled scheduler, random generator state).
+#: The scheduler is kept pickled (a copy either way) so that reading a stored run does not import
+#: diffusers: only branching from the snapshot, which needs the pipeline anyway, unpickles it.
+Snapshot = tuple[torch.Tensor, bytes, torch.ByteTensor]
 
 
 @dataclass
@@ -378,10 +379,10 @@ class _Branch:
         latent, scheduler, generator_state = snapshot
         g = torch.Generator(device="cpu")
         g.set_state(generator_state.clone())
-        return cls(trajectory, latent.clone(), copy.deepcopy(scheduler), g)
+        return cls(trajectory, latent.clone(), pickle.loads(scheduler), g)
 
     def snapshot(self) -> Snapshot:
-        return (self.latent.clone(), copy.deepcopy(self.scheduler), self.generator.get_state())
+        return (self.latent.clone(), pickle.dumps(self.scheduler, protocol=pickle.HIGHEST_PROTOCOL), self.generator.get_state())
 
     def noise_inputs(self, i: int, record: bool, has_negative: bool) -> list[str]:
         """Which noise predictions this branch needs at step i (all three when recording)."""
@@ -620,47 +621,11 @@ def approximate_rgb(latents: torch.Tensor) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # the same windows through the pipeline itself (reference, tests, export)
 # ---------------------------------------------------------------------------------------------
-class NegativeWindowCallback(PipelineCallback):
-    """A ``callback_on_step_end`` for ``StableDiffusionPipeline`` (like diffusers' own
-    ``SDCFGCutoffCallback``) that switches the negative prompt on after step ``start - 1`` and off
-    again after step ``end - 1``. Call the pipeline with ``negative_prompt=""`` when ``start > 0``::
-
-        pipe(prompt, negative_prompt="", callback_on_step_end=NegativeWindowCallback(prompt, negative, 5))
-
-    The embeddings are made with ``pipeline.encode_prompt`` the first time they are needed. The
-    export's diffusers snippet does the same with a plain function (no import of ours needed).
-    """
-
-    tensor_inputs = ["prompt_embeds"]
-
-    @register_to_config
-    def __init__(self, prompt: str, negative_prompt: str, start: int, end: int | None = None) -> None:
-        # no super().__init__(): PipelineCallback's only checks the cut-off arguments of diffusers' callbacks
-        self._embeddings: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
-
-    def embeddings(self, pipeline) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(positive, negative, empty) prompt embeddings, as the pipeline makes them."""
-        if self._embeddings is None:
-            device = pipeline.unet.device
-            pos, neg = pipeline.encode_prompt(self.config.prompt, device, 1, True, self.config.negative_prompt)
-            _, empty = pipeline.encode_prompt(self.config.prompt, device, 1, True, "")
-            self._embeddings = (pos, neg, empty)
-        return self._embeddings
-
-    def callback_fn(self, pipeline, step_index, timestep, callback_kwargs) -> dict[str, Any]:
-        start, end = self.config.start, self.config.end
-        if step_index == start - 1:  # the unconditional half comes first
-            pos, neg, _ = self.embeddings(pipeline)
-            callback_kwargs["prompt_embeds"] = torch.cat([neg, pos])
-        if end is not None and step_index == end - 1:
-            pos, _, empty = self.embeddings(pipeline)
-            callback_kwargs["prompt_embeds"] = torch.cat([empty, pos])
-        return callback_kwargs
-
-
 @torch.no_grad()
 def pipeline_image(pipe, settings: Settings) -> np.ndarray:
     """The image ``StableDiffusionPipeline.__call__`` makes for these settings (window included)."""
+    from deletionlab.negprompt.callback import NegativeWindowCallback  # diffusers only when the pipeline runs
+
     start, end = settings.window
     kwargs: dict[str, Any] = {}
     neg = ""
@@ -682,3 +647,13 @@ def pipeline_image(pipe, settings: Settings) -> np.ndarray:
         **kwargs,
     )
     return out.images[0]
+
+
+def __getattr__(name: str):
+    """``sampler.NegativeWindowCallback`` still works; it lives in :mod:`.callback` so that reading a
+    stored run (a dashboard's default from the shared cache) does not import diffusers."""
+    if name == "NegativeWindowCallback":
+        from deletionlab.negprompt.callback import NegativeWindowCallback
+
+        return NegativeWindowCallback
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

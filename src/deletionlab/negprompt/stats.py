@@ -20,7 +20,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
 
 #: two-sided significance level of every verdict
 ALPHA = 0.05
@@ -31,6 +30,8 @@ BOOTSTRAP_SEED = 0
 
 def sign_test(wins: int, losses: int) -> float:
     """Exact two-sided sign test of ``wins`` against ``losses`` (ties left out); 1.0 with no pairs."""
+    from scipy import stats  # half a second to import; a dashboard kernel rarely tests
+
     n = int(wins) + int(losses)
     return 1.0 if n == 0 else float(stats.binomtest(int(wins), n, 0.5).pvalue)
 

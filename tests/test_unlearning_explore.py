@@ -1,5 +1,9 @@
 """What the explorer computes: requesters, one configuration's releases attacked, validation."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -185,3 +189,27 @@ def test_matched_never_members_remove_the_selection_effect():
     assert last["matched_online"]["n_neg"] == last["matched_online"]["n_pos"] == 50
     assert last["single_online"]["auc"] < 0.45 and last["matched_online"]["auc"] - last["single_online"]["auc"] > 0.08
     assert last["matched_average"]["auc"] == pytest.approx(last["matched_online"]["auc"])  # retraining: releases repeat nothing
+
+
+def test_a_stored_run_is_read_without_torch(tmp_path):
+    """A dashboard kernel whose default run and accounting curves come from the shared cache reads
+    them without importing torch (a second of CPU and ~150 MB per visitor): the first process
+    computes both, a second process reads them and must not import torch."""
+    env = dict(os.environ, DELETIONLAB_CACHE=str(tmp_path), DELETIONLAB_RESULT_CACHE="1")
+    code = (
+        "import sys\n"
+        "from deletionlab.unlearning.accounting import shared_accounting_curves\n"
+        "from deletionlab.unlearning.dashboard import shared_explore\n"
+        "from deletionlab.unlearning.explore import Config\n"
+        "from deletionlab.unlearning.learners import Hyper\n"
+        "from deletionlab.widgets import UnlearningExplorer, UnlearningResultsView  # noqa: F401\n"
+        "shown = shared_explore(Config(releases=2, per_release=3, shadows=8, learners=('retrain', 'noisy_gd')))\n"
+        "out = shared_accounting_curves(Hyper(), k_max=30)\n"
+        "print(len(shown.result.runs), len(out['exact']), 'torch' in sys.modules)\n"
+    )
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert first.stdout.split()[-1] == "True"  # computing needs torch
+    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert second.stdout.split()[:2] == first.stdout.split()[:2] and second.stdout.split()[-1] == "False"

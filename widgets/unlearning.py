@@ -32,7 +32,7 @@ import traitlets as T
 
 from deletionlab.core.jobs import UserError
 from deletionlab.unlearning import LAMBDA_RANGE, MAX_RELEASES, MAX_SEED, MAX_SHARDS, MAX_SLICES, MAX_STEPS, SIGMA_RANGE
-from deletionlab.unlearning.accounting import accounting_curves
+from deletionlab.unlearning.accounting import shared_accounting_curves
 from deletionlab.unlearning.dashboard import Shown, check_accounting, is_shared, reference_learner, roc_at, shared_explore
 from deletionlab.unlearning.data import DATASETS, class_name, raw_images
 from deletionlab.unlearning.explore import MAX_DELETIONS, Config, validate
@@ -506,7 +506,7 @@ class UnlearningExplorer(StudyRoot):
         requests = max(1, min(int(self.releases.value), MAX_ACCOUNTING_REQUESTS))
         self._accounting_k_u = h.k_unlearn
         self._blank_accounting(COMPUTING)
-        self.account_job.run(accounting_curves, h, requests=requests, on_result=self._show_accounting,
+        self.account_job.run(shared_accounting_curves, h, requests=requests, on_result=self._show_accounting,
                              on_error=lambda _: self._blank_accounting("fix the input named in the error line"), name="Accounting",
                              heavy=True, threads=1)
 

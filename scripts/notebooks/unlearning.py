@@ -161,11 +161,11 @@ needs no constants. The explorer's *Accounting* tab draws the same for your sett
 checks as a run.
 """),
     ("code", """
-from deletionlab.unlearning.accounting import accounting_curves
+from deletionlab.unlearning.accounting import shared_accounting_curves
 from deletionlab.unlearning.learners import Hyper
 from deletionlab.widgets import InteractivePlot
 
-out = accounting_curves(Hyper(), requests=10)
+out = shared_accounting_curves(Hyper(), requests=10)  # computed once per machine, then read
 fig = InteractivePlot("Noisy-GD on ridge: divergence to retraining", "unlearning steps K_U", "Rényi divergence (α = 2)",
                       yscale="log", xunit="steps", xfmt="d", width=620, height=380)
 fig.draw([dict(x=out["k"], y=out["exact"], label="exact (Gaussian releases)", style="-", color="tab:blue"),

@@ -341,3 +341,15 @@ def accounting_curves(h: Hyper, progress: Progress = no_progress, cancel: Cancel
     out["text"] = describe(out, h, eta, alpha, len(ds.members))
     progress(2, 2, "done")
     return out
+
+
+def shared_accounting_curves(h: Hyper, progress: Progress = no_progress, cancel: CancelToken | None = None,
+                             alpha: float = DEFAULT_ALPHA, k_max: int | None = None, requests: int = 1) -> dict:
+    """:func:`accounting_curves` through the machine-wide result cache (``core.cache``): the notebook's
+    curves for the default parameters are computed by the first kernel that draws them and read by
+    every later one (computing them needs the data set and torch; reading them needs neither)."""
+    from deletionlab.core.cache import cached
+
+    key = {"what": "accounting", "hyper": h, "alpha": alpha, "k_max": k_max, "requests": requests}
+    return cached("unlearning", key, lambda: accounting_curves(h, progress, cancel, alpha, k_max, requests),
+                  cancel=cancel, progress=progress)

@@ -42,10 +42,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from scipy.stats import norm
 
 from deletionlab.core.jobs import CancelToken, check_cancel
+from deletionlab.core.lazy import torch  # imported on first use: a kernel that shows a stored run never needs it
 
 if TYPE_CHECKING:
     from deletionlab.unlearning.learners import Learner, Release

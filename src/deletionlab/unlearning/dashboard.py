@@ -225,9 +225,10 @@ def run_with_bands(cfg: Config, *, progress: Progress = no_progress, cancel: Can
 def shared_explore(cfg: Config, *, progress: Progress = no_progress, cancel: CancelToken | None = None) -> Shown:
     """The explorer's run through the machine-wide result cache: every kernel asking for the same
     configuration (the dashboard's default on open, above all) reads the run the first computed."""
-    from deletionlab.core.cache import cached
+    from deletionlab.core.cache import cached, is_cached
 
-    validate(cfg)
+    if not is_cached(CACHE_NAMESPACE, cfg):  # a stored run's configuration was checked when it was computed
+        validate(cfg)  # (loads the data and makes the model: torch, which a kernel showing a stored run never needs)
     return cached(CACHE_NAMESPACE, cfg, lambda: run_with_bands(cfg, progress=progress, cancel=cancel),
                   cancel=cancel, progress=progress)
 

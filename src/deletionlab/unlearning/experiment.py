@@ -22,9 +22,9 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-import torch
 
 from deletionlab.core.jobs import CancelToken, Progress, UserError, check_cancel, no_progress
+from deletionlab.core.lazy import torch  # imported on first use: a kernel that shows a stored run never needs it
 from deletionlab.unlearning import (
     CERTIFIED_LAMBDA,
     CERTIFIED_SIGMA,

@@ -27,11 +27,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from deletionlab.core.jobs import CancelToken, UserError
+from deletionlab.core.lazy import torch  # imported on first use: a kernel that shows a stored run never needs it
 from deletionlab.unlearning import CLIP_RANGE, LAMBDA_RANGE, MAX_SHARDS, MAX_SLICES, MAX_STEPS, SIGMA_RANGE
-from deletionlab.unlearning.models import DTYPE, Task, descend, fit_exact
+from deletionlab.unlearning.models import Task, descend, fit_exact
 
 
 def _fmt(v) -> str:
@@ -330,7 +330,7 @@ class NoisyGD(Learner):
 
     def _init(self, M):
         h = self.hyper
-        return math.sqrt(h.sigma ** 2 / h.lam) * torch.randn(M, *self.task.shape, generator=self.gen, dtype=DTYPE)
+        return math.sqrt(h.sigma ** 2 / h.lam) * torch.randn(M, *self.task.shape, generator=self.gen, dtype=torch.float64)
 
     def _run(self, theta, W, steps, cancel):
         h = self.hyper

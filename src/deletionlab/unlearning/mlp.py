@@ -19,10 +19,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import torch
-
 from deletionlab.core.jobs import UserError
-from deletionlab.unlearning.models import DTYPE, Task
+from deletionlab.core.lazy import torch  # imported on first use: a kernel that shows a stored run never needs it
+from deletionlab.unlearning.models import Task
 
 #: the model kinds :func:`make_task` builds
 MODEL_KINDS = ("logistic", "mlp", "ridge")
@@ -52,8 +51,8 @@ class MLPTask(Task):
         """The same seeded He-style initial weights for every model (retraining is deterministic)."""
         d1, C, h = self.X.shape[1], self.Y.shape[1], self.hidden
         g = torch.Generator().manual_seed(INIT_SEED)
-        w1 = torch.randn(d1, h, generator=g, dtype=DTYPE) * math.sqrt(2.0 / d1)
-        w2 = torch.randn(h + 1, C, generator=g, dtype=DTYPE) * math.sqrt(1.0 / (h + 1))
+        w1 = torch.randn(d1, h, generator=g, dtype=torch.float64) * math.sqrt(2.0 / d1)
+        w2 = torch.randn(h + 1, C, generator=g, dtype=torch.float64) * math.sqrt(1.0 / (h + 1))
         flat = torch.cat([w1.reshape(-1), w2.reshape(-1)])[:, None]
         return flat.expand(M, *flat.shape).clone()
 

@@ -22,11 +22,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from deletionlab.core.jobs import CancelToken, UserError, check_cancel
-
-DTYPE = torch.float64
+from deletionlab.core.lazy import torch  # imported on first use: a kernel that shows a stored run never needs it
 
 
 class Diverged(UserError):
@@ -47,14 +45,14 @@ class Task:
         """The records as tensors for a convex model (the small MLP: :func:`.mlp.make_task`)."""
         if kind not in ("logistic", "ridge"):
             raise UserError(f"Unknown model kind {kind!r}; use 'logistic' or 'ridge' (the MLP is made by mlp.make_task).")
-        Xt = torch.as_tensor(np.asarray(X), dtype=DTYPE)
-        Xb = torch.cat([Xt, torch.ones(len(Xt), 1, dtype=DTYPE)], dim=1)
+        Xt = torch.as_tensor(np.asarray(X), dtype=torch.float64)
+        Xb = torch.cat([Xt, torch.ones(len(Xt), 1, dtype=torch.float64)], dim=1)
         if kind == "logistic":
             yi = np.asarray(y, dtype=np.int64)
             C = int(n_classes or (yi.max() + 1))
-            Y = torch.nn.functional.one_hot(torch.as_tensor(yi), C).to(DTYPE)
+            Y = torch.nn.functional.one_hot(torch.as_tensor(yi), C).to(torch.float64)
         else:
-            Y = torch.as_tensor(np.asarray(y, dtype=np.float64), dtype=DTYPE).reshape(-1, 1)
+            Y = torch.as_tensor(np.asarray(y, dtype=np.float64), dtype=torch.float64).reshape(-1, 1)
         return cls(X=Xb, Y=Y, y=np.asarray(y), kind=kind)
 
     @classmethod
@@ -70,7 +68,7 @@ class Task:
 
     def initial(self, M: int) -> torch.Tensor:
         """Where training starts: zeros for the convex models (their minimiser does not depend on it)."""
-        return torch.zeros(M, *self.shape, dtype=DTYPE)
+        return torch.zeros(M, *self.shape, dtype=torch.float64)
 
     @property
     def outer(self) -> torch.Tensor:
@@ -99,7 +97,7 @@ class Task:
 
     def weights(self, masks: np.ndarray | torch.Tensor) -> torch.Tensor:
         """(M, n) 0/1 masks → rows that sum to 1 (an empty row stays 0)."""
-        m = torch.as_tensor(np.asarray(masks), dtype=DTYPE)
+        m = torch.as_tensor(np.asarray(masks), dtype=torch.float64)
         if m.ndim == 1:
             m = m[None]
         return m / m.sum(1, keepdim=True).clamp_min(1.0)
@@ -335,7 +333,7 @@ def fit_exact(task: Task, masks: np.ndarray, *, lam: float, steps: int = 300, et
         # is close to all of them (shadow models differ in half of their records), so Newton needs
         # about half as many iterations; the minimisers are the same
         pooled = W.mean(0, keepdim=True)
-        theta = newton(task, torch.zeros(1, *task.shape, dtype=DTYPE), pooled / pooled.sum(), lam=lam, cancel=cancel)[0]
+        theta = newton(task, torch.zeros(1, *task.shape, dtype=torch.float64), pooled / pooled.sum(), lam=lam, cancel=cancel)[0]
         theta = theta.expand(W.shape[0], *task.shape).clone()
     else:
         theta = task.initial(W.shape[0])

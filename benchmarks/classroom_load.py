@@ -129,7 +129,7 @@ async def classroom(url: str, n: int, server: VoilaServer) -> dict:
             "rss": statistics.median(rss) if rss else float("nan"), "left": len(kernel_pids(server))}
 
 
-def start_server(cache: Path, classroom_on: bool) -> VoilaServer:
+def start_server(cache: Path, classroom_on: bool, log_name: str = "voila-classroom.log") -> VoilaServer:
     shutil.rmtree(cache, ignore_errors=True)
     cache.mkdir(parents=True)
     os.environ["DELETIONLAB_CACHE"] = str(cache)
@@ -142,7 +142,7 @@ def start_server(cache: Path, classroom_on: bool) -> VoilaServer:
             os.environ.pop(var, None)
         else:
             os.environ[var] = value
-    return VoilaServer(ROOT / "notebooks", "voila-classroom.log")
+    return VoilaServer(ROOT / "notebooks", log_name)
 
 
 def line(name: str, r: dict) -> str:
@@ -165,11 +165,17 @@ def main(argv: list[str] | None = None) -> int:
         label = "gate + shared cache" if classroom_on else "switched off (before)"
         for nb in args.dashboards:
             for n in sizes:
-                server = start_server(cache, classroom_on)
+                log_name = f"voila-classroom-{Path(nb).stem}-N{n}-{'on' if classroom_on else 'off'}.log"
+                server = start_server(cache, classroom_on, log_name)
                 try:
                     r = asyncio.run(classroom(server.url + f"voila/render/{nb}", n, server))
                 finally:
                     server.stop()
+                if r["failures"]:  # what the server saw: kept in tests/artifacts/ for each run
+                    log = server.log()
+                    deaths = log.count("Kernel died") + log.count("restarting")
+                    r["why"].append(f"server log {server.log_path.name}: {log.count('Timeout waiting for IOPub')} IOPub timeouts, "
+                                    f"{log.count('Traceback')} tracebacks, {deaths} kernel deaths")
                 print(line(f"{nb} [{label}]", r), flush=True)
                 if n == args.compare_at:
                     p95[(classroom_on, nb)] = pct(r["result"], 0.95) if r["failures"] < n else float("inf")

@@ -59,18 +59,18 @@ def test_the_lock_is_installed_once():
     assert Widget.send_state.__name__ == "locked_send_state" and Widget._handle_msg.__name__ == "watched_handle_msg"
 
 
-def test_a_page_connecting_during_a_jobs_update_keeps_the_jobs_last_value(wire, monkeypatch):
-    """The race the classroom benchmark hit: the kernel collects every widget's state for a new page
-    (slowly, under load) while a job thread sets the status; the page must end with the final status."""
+def _page_loads_while_a_job_finishes(monkeypatch, final: str) -> W.HTML:
+    """A page asks for every widget's state while a job thread sets the status to ``final``: the
+    kernel reads the status for the page, then is slow to finish collecting (as under load), and the
+    job's update happens in that gap. Returns the status widget (close it)."""
     status = W.HTML("queued — position 1")
     get_state = Widget.get_state
     collecting = threading.Event()
-
     calls = []
 
     def slow_get_state(self, key=None, drop_defaults=False):
         state = get_state(self, key=key, drop_defaults=drop_defaults)
-        if key is None and self is status:  # the full collection reads the status, then is slow to finish
+        if key is None and self is status:
             calls.append(1)
             if len(calls) == 2:  # ipywidgets reads every state twice; the second read is the one sent
                 collecting.set()
@@ -78,15 +78,17 @@ def test_a_page_connecting_during_a_jobs_update_keeps_the_jobs_last_value(wire, 
         return state
 
     monkeypatch.setattr(Widget, "get_state", slow_get_state)
-
-    def job():
-        collecting.wait(5)
-        status.value = "Denoising: done in 1.2 s"
-
-    t = threading.Thread(target=job)
+    t = threading.Thread(target=lambda: (collecting.wait(5), setattr(status, "value", final)))
     t.start()
     Widget._handle_control_comm_msg({"content": {"data": {"method": "request_states"}}})
     t.join(5)
+    return status
+
+
+def test_a_page_connecting_during_a_jobs_update_keeps_the_jobs_last_value(wire, monkeypatch):
+    """The race the classroom benchmark hit: the kernel collects every widget's state for a new page
+    (slowly, under load) while a job thread sets the status; the page must end with the final status."""
+    status = _page_loads_while_a_job_finishes(monkeypatch, "Denoising: done in 1.2 s")
     assert status.value == "Denoising: done in 1.2 s"
     assert wire.page_state(status.model_id) == "Denoising: done in 1.2 s", wire.messages[-3:]
     status.close()
@@ -104,26 +106,7 @@ def test_without_the_lock_the_page_would_keep_the_stale_status(wire, monkeypatch
             return False
 
     monkeypatch.setattr(sync, "STATE_LOCK", NoLock())
-    status = W.HTML("queued — position 1")
-    get_state = Widget.get_state
-    collecting = threading.Event()
-
-    calls = []
-
-    def slow_get_state(self, key=None, drop_defaults=False):
-        state = get_state(self, key=key, drop_defaults=drop_defaults)
-        if key is None and self is status:
-            calls.append(1)
-            if len(calls) == 2:
-                collecting.set()
-                time.sleep(0.3)
-        return state
-
-    monkeypatch.setattr(Widget, "get_state", slow_get_state)
-    t = threading.Thread(target=lambda: (collecting.wait(5), setattr(status, "value", "done")))
-    t.start()
-    Widget._handle_control_comm_msg({"content": {"data": {"method": "request_states"}}})
-    t.join(5)
+    status = _page_loads_while_a_job_finishes(monkeypatch, "done")
     assert wire.page_state(status.model_id) == "queued — position 1"
     status.close()
 

@@ -191,10 +191,10 @@ def test_matched_never_members_remove_the_selection_effect():
     assert last["matched_average"]["auc"] == pytest.approx(last["matched_online"]["auc"])  # retraining: releases repeat nothing
 
 
-def test_a_stored_run_is_read_without_torch(tmp_path):
+def test_a_stored_run_is_read_and_drawn_without_torch_sklearn_or_scipy_stats(tmp_path):
     """A dashboard kernel whose default run and accounting curves come from the shared cache reads
-    them without importing torch (a second of CPU and ~150 MB per visitor): the first process
-    computes both, a second process reads them and must not import torch."""
+    and draws them without importing torch, scikit-learn or scipy.stats (about 1.7 CPU-seconds and
+    ~200 MB per visitor): the first process computes both, a second reads them and must not."""
     env = dict(os.environ, DELETIONLAB_CACHE=str(tmp_path), DELETIONLAB_RESULT_CACHE="1")
     code = (
         "import sys\n"
@@ -205,11 +205,32 @@ def test_a_stored_run_is_read_without_torch(tmp_path):
         "from deletionlab.widgets import UnlearningExplorer, UnlearningResultsView  # noqa: F401\n"
         "shown = shared_explore(Config(releases=2, per_release=3, shadows=8, learners=('retrain', 'noisy_gd')))\n"
         "out = shared_accounting_curves(Hyper(), k_max=30)\n"
-        "print(len(shown.result.runs), len(out['exact']), 'torch' in sys.modules)\n"
+        "import numpy as np\n"
+        "from deletionlab.unlearning.attack import Scores\n"
+        "from deletionlab.unlearning.dashboard import roc_at\n"
+        "from deletionlab.unlearning.data import class_name, raw_images\n"
+        "roc_at(Scores(np.arange(3), np.ones(3), np.arange(3), np.zeros(3)))\n"
+        "raw_images('digits_3v8'), class_name('digits_3v8', 0)\n"
+        "print(len(shown.result.runs), len(out['exact']), any(m in sys.modules for m in ('torch', 'sklearn', 'scipy.stats')))\n"
     )
     first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
     assert first.returncode == 0, first.stderr[-2000:]
-    assert first.stdout.split()[-1] == "True"  # computing needs torch
+    assert first.stdout.split()[-1] == "True"  # computing needs them
     second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
     assert second.returncode == 0, second.stderr[-2000:]
     assert second.stdout.split()[:2] == first.stdout.split()[:2] and second.stdout.split()[-1] == "False"
+
+
+def test_digits_read_without_scikit_learn_are_load_digits():
+    """The digits come straight from scikit-learn's shipped file (no sklearn import when a stored run
+    is drawn); they must be exactly what sklearn.datasets.load_digits returns, images included."""
+    from sklearn.datasets import load_digits
+
+    from deletionlab.unlearning.data import _raw, raw_images
+
+    raw = load_digits()
+    X, y = _raw("load_digits")
+    np.testing.assert_array_equal(X, raw.data)
+    np.testing.assert_array_equal(y, raw.target)
+    np.testing.assert_array_equal(raw_images("digits"), raw.images)
+    np.testing.assert_array_equal(raw_images("digits_3v8"), raw.images[np.isin(raw.target, (3, 8))])

@@ -1,5 +1,6 @@
 """Verdicts are computed from the numbers, paired by seed: synthetic results move them, the committed ones are quoted."""
 
+import numpy as np
 import pytest
 
 from deletionlab.unlearning.report import Paired, compare, load_results
@@ -123,3 +124,14 @@ def test_adaptive_rows_judge_by_matched_never_members():
     assert row.verdict == ("not reproduced: with matched never-members not separable from random requests "
                            "(the gap against all never-members is whom the rule picks)")
     assert "Against all never-members 0.300" in row.ours
+
+
+def test_paired_p_value_is_scipys_one_sample_t_test():
+    """Paired.of computes the t-test's p-value with scipy.special (cheaper to import); it must be
+    scipy.stats.ttest_1samp's, two-sided, for any number of seeds."""
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    for n in (2, 3, 5, 8, 40):
+        a, b = rng.normal(size=n), rng.normal(0.3, 1.0, size=n)
+        assert Paired.of(a, b).p == pytest.approx(stats.ttest_1samp(a - b, 0.0).pvalue, rel=1e-12, abs=1e-300)

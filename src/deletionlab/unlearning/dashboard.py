@@ -106,9 +106,9 @@ def wilson(p: float, n: int, level: float = LEVEL) -> tuple[float, float]:
     """Wilson interval of a proportion ``p`` observed on ``n`` records."""
     if not n or not math.isfinite(p):
         return float("nan"), float("nan")
-    from scipy.stats import norm
+    from scipy.special import ndtri  # the normal quantile, without importing scipy.stats
 
-    z = float(norm.ppf(0.5 + level / 2))
+    z = float(ndtri(0.5 + level / 2))
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return centre - half, centre + half
@@ -196,16 +196,23 @@ def check_accounting(h: Hyper) -> Hyper:
 
 
 def roc_at(sc: Scores) -> tuple[np.ndarray, np.ndarray]:
-    """The ROC curve (fpr, tpr) of one attack at one release, from its kept scores."""
-    from sklearn.metrics import roc_curve
-
+    """The ROC curve (fpr, tpr) of one attack at one release, from its kept scores, negatives weighted
+    by ``neg_weight`` when given: the points of ``sklearn.metrics.roc_curve`` (one per distinct score,
+    collinear ones dropped, from (0, 0) to (1, 1)), computed here so that drawing a stored run needs
+    neither scikit-learn nor the scipy.stats it imports."""
     if len(sc.pos) == 0 or len(sc.neg) == 0:
         return np.array([0.0, 1.0]), np.array([0.0, 1.0])
-    y = np.r_[np.ones(len(sc.pos)), np.zeros(len(sc.neg))]
     s = np.nan_to_num(np.r_[sc.pos, sc.neg], nan=-np.inf, posinf=1e300, neginf=-1e300)
-    wt = None if sc.neg_weight is None else np.r_[np.ones(len(sc.pos)), sc.neg_weight]
-    fpr, tpr, _ = roc_curve(y, s, sample_weight=wt)
-    return fpr, tpr
+    is_pos = np.r_[np.ones(len(sc.pos)), np.zeros(len(sc.neg))]
+    w = np.r_[np.ones(len(sc.pos)), np.ones(len(sc.neg)) if sc.neg_weight is None else np.asarray(sc.neg_weight, float)]
+    order = np.argsort(-s, kind="mergesort")
+    s, tp, fp = s[order], np.cumsum((w * is_pos)[order]), np.cumsum((w * (1 - is_pos))[order])
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # the last record of each distinct score
+    tp, fp = tp[last], fp[last]
+    if len(tp) > 2:  # drop the points in the middle of a straight run (sklearn's drop_intermediate)
+        keep = np.r_[True, (np.diff(fp, 2) != 0) | (np.diff(tp, 2) != 0), True]
+        tp, fp = tp[keep], fp[keep]
+    return np.r_[0.0, fp / fp[-1]], np.r_[0.0, tp / tp[-1]]
 
 
 @dataclass

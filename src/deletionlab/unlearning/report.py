@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from deletionlab.core.report import Row
 from deletionlab.core.report import load_results as _load
@@ -54,7 +54,8 @@ class Paired:
         elif se == 0:
             p = 1.0 if d.mean() == 0 else 0.0  # identical differences: no spread to test against
         else:
-            p = float(stats.ttest_1samp(d, 0.0).pvalue)
+            t = float(d.mean()) / se  # one-sample t-test against 0, two-sided (scipy.stats.ttest_1samp's p-value;
+            p = float(2 * special.stdtr(n - 1, -abs(t)))  # scipy.special: a quarter of scipy.stats' import time)
         return cls(n, float(d.mean()), se, p, int((d > 0).sum()), int((d < 0).sum()))
 
     @property
